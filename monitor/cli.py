@@ -1,0 +1,150 @@
+"""The `radar-monitor` command line: check, once, query."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor import __version__
+from monitor.check import run_check
+from monitor.config import DEFAULT_BASE_URL, load_config
+from monitor.model import RadarAnswer
+from monitor.radar import (
+    TOKEN_HELP,
+    ClientSettings,
+    RadarAuthError,
+    RadarClient,
+    RadarError,
+    load_token,
+)
+from monitor.report import check_json, check_table, query_csv, query_json, query_table
+from monitor.secret import Secret
+from monitor.validate import ConfigError, parse_prefix
+
+EXIT_OK, EXIT_FIRED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="radar-monitor",
+        description="Watch BGP prefixes through Cloudflare Radar and alert on what goes wrong.",
+    )
+    parser.add_argument("--version", action="version", version=f"radar-monitor {__version__}")
+    parser.add_argument(
+        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate the configuration file")
+    check.add_argument("--config", required=True, type=Path, help="YAML configuration file")
+
+    once = sub.add_parser("once", help="fetch every prefix once and print what is wrong")
+    once.add_argument("--config", required=True, type=Path, help="YAML configuration file")
+    once.add_argument("--format", choices=["table", "json"], default="table")
+
+    query = sub.add_parser("query", help="show what Radar sees for one prefix (no config needed)")
+    query.add_argument("prefix", help="the prefix, e.g. 1.1.1.0/24")
+    query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    query.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    query.add_argument("--token-file", type=Path, default=None)
+    query.add_argument("--timeout", type=float, default=20.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "check":
+            return cmd_check(args.config)
+        if args.command == "once":
+            return cmd_once(args.config, args.format)
+        return cmd_query(args)
+    except ConfigError as exc:
+        print(f"radar-monitor: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except _NoTokenError as exc:
+        print(f"radar-monitor: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_check(path: Path) -> int:
+    """Validate the file and summarise what it watches."""
+    config = load_config(path)
+    print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
+    return EXIT_OK
+
+
+class _NoTokenError(Exception):
+    """The token could not be found or read; the message is for the operator."""
+
+
+def _token(token_file: Path | None) -> Secret:
+    try:
+        token = load_token(token_file)
+    except RadarAuthError as exc:
+        raise _NoTokenError(f"authentication failed: {exc}") from None
+    if token is None:
+        raise _NoTokenError(f"authentication failed: no API token found; {TOKEN_HELP}")
+    return token
+
+
+def cmd_once(path: Path, fmt: str) -> int:
+    """Fetch and evaluate once; the exit code says whether anything fired."""
+    config = load_config(path)
+    token = _token(config.source.token_file)
+    result = asyncio.run(run_check(config, token))
+    print(check_json(result) if fmt == "json" else check_table(result))
+    for outcome in result.outcomes:
+        if isinstance(outcome.error, RadarAuthError):
+            print(f"radar-monitor: authentication failed: {outcome.error}", file=sys.stderr)
+            break
+    for outcome in result.outcomes:
+        if outcome.error is not None and not isinstance(outcome.error, RadarAuthError):
+            print(f"radar-monitor: {outcome.watch.prefix}: {outcome.error}", file=sys.stderr)
+    return result.exit_code
+
+
+async def _fetch_one(prefix: str, settings: ClientSettings, token: Secret) -> RadarAnswer:
+    async with RadarClient(settings, token) as client:
+        return await client.fetch(prefix)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """What Radar sees for one prefix, for on-call."""
+    prefix = parse_prefix(args.prefix, "PREFIX")
+    token = _token(args.token_file)
+    settings = ClientSettings(base_url=args.base_url.rstrip("/"), timeout=args.timeout)
+    try:
+        answer = asyncio.run(_fetch_one(prefix, settings, token))
+    except RadarAuthError as exc:
+        print(f"radar-monitor: authentication failed: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except RadarError as exc:
+        print(f"radar-monitor: {prefix}: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    now = datetime.now(UTC)
+    if args.format == "json":
+        print(query_json(answer, now))
+    elif args.format == "csv":
+        print(query_csv(answer), end="")
+    else:
+        print(query_table(answer, now))
+    return EXIT_OK

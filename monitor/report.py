@@ -1,0 +1,220 @@
+"""Renders check results and single-prefix answers as tables, JSON or CSV for terminals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from monitor.check import CheckResult, PrefixOutcome
+from monitor.model import RadarAnswer, to_jsonable
+from monitor.rules import Target
+from monitor.rules.base import percent
+from monitor.rules.stale_collector import age_text
+from monitor.rules.visibility_below import expected_visibility
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain left-aligned text table."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def origins_json(answer: RadarAnswer, expected: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Each origin with AS name, RPKI status, peers, visibility and (given `expected`) whether
+    it is an expected origin."""
+    rows = [
+        {
+            "asn": o.origin,
+            "as_name": answer.as_name(o.origin),
+            "country": (info.country if (info := answer.asn_info.get(o.origin)) else ""),
+            "rpki": o.rpki.value,
+            "visible_peers": o.visible_peers,
+            "total_peers": o.total_peers,
+            "visibility": o.visibility,
+        }
+        for o in answer.origins
+    ]
+    if expected is not None:
+        for row in rows:
+            row["expected"] = row["asn"] in expected
+    return rows
+
+
+def outcome_json(outcome: PrefixOutcome) -> dict[str, Any]:
+    """A prefix's status, error and origins as `once --format json` prints them."""
+    answer = outcome.answer
+    expected = outcome.watch.origins
+    return {
+        "prefix": outcome.watch.prefix,
+        "description": outcome.watch.description,
+        "status": "ok" if answer is not None else "error",
+        "error": str(outcome.error) if outcome.error is not None else None,
+        "expected_origins": sorted(expected),
+        "visibility": (
+            expected_visibility(outcome.watch.target, answer)[0] if answer is not None else None
+        ),
+        "data_time": to_jsonable(answer.data_time) if answer is not None else None,
+        "origins": origins_json(answer, expected) if answer is not None else [],
+    }
+
+
+def check_json(result: CheckResult) -> str:
+    """The JSON document of `once --format json`."""
+    doc = {
+        "checked_at": to_jsonable(result.checked_at),
+        "findings": [f.to_json() for f in result.findings],
+        "prefixes": [outcome_json(o) for o in result.outcomes],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def check_table(result: CheckResult) -> str:
+    """Findings first (what on-call must act on), then one line per prefix."""
+    parts = []
+    if result.findings:
+        order = {"critical": 0, "warning": 1, "info": 2}
+        findings = sorted(
+            result.findings, key=lambda f: (order[f.severity], f.prefix or "", f.rule)
+        )
+        parts.append(
+            table(
+                ["severity", "rule", "prefix", "subject", "message"],
+                [
+                    (f.severity, f.rule, f.prefix or "-", f.subject or "-", f.message)
+                    for f in findings
+                ],
+            )
+        )
+    else:
+        parts.append("No findings.")
+    rows = []
+    for o in result.outcomes:
+        if o.answer is None:
+            rows.append((o.watch.prefix, "ERROR", "-", "-", str(o.error)))
+            continue
+        value = expected_visibility(o.watch.target, o.answer)[0]
+        origins = " ".join(
+            f"AS{x.origin}:{x.rpki.value}{'' if x.origin in o.watch.origins else '(!)'}"
+            for x in o.answer.origins
+        )
+        rows.append((o.watch.prefix, "ok", percent(value), origins or "none", o.watch.description))
+    parts.append(table(["prefix", "status", "visibility", "origins", "note"], rows))
+    return "\n\n".join(parts)
+
+
+def common_paths(answer: RadarAnswer, limit: int = 10) -> list[tuple[tuple[int, ...], int, str]]:
+    """The most common AS paths with how many routes carry them and one collector of each."""
+    counts: Counter[tuple[int, ...]] = Counter(r.as_path for r in answer.routes)
+    first: dict[tuple[int, ...], str] = {}
+    for r in answer.routes:
+        first.setdefault(r.as_path, r.collector)
+    return [(path, n, first[path]) for path, n in counts.most_common(limit)]
+
+
+def query_json(answer: RadarAnswer, now: datetime) -> str:
+    """`query --format json`: origins, collectors with ages, and common paths."""
+    doc = {
+        "prefix": answer.prefix,
+        "data_time": to_jsonable(answer.data_time),
+        "query_time": to_jsonable(answer.query_time),
+        "visibility": expected_visibility(Target(answer.prefix, frozenset()), answer)[0],
+        "origins": origins_json(answer, None),
+        "collectors": [
+            {
+                "collector": c.name,
+                "realtime": to_jsonable(c.realtime_ts),
+                "updates": to_jsonable(c.updates_ts),
+                "rib": to_jsonable(c.rib_ts),
+                "realtime_age_seconds": (now - c.realtime_ts).total_seconds()
+                if c.realtime_ts
+                else None,
+                "peers": c.peers,
+            }
+            for c in answer.collectors
+        ],
+        "paths": [
+            {"as_path": list(p), "routes": n, "collector": c} for p, n, c in common_paths(answer)
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def query_csv(answer: RadarAnswer) -> str:
+    """`query --format csv`: one row per origin, for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "prefix",
+            "asn",
+            "as_name",
+            "country",
+            "rpki",
+            "visible_peers",
+            "total_peers",
+            "visibility",
+        ]
+    )
+    for o in origins_json(answer, None):
+        writer.writerow(
+            [
+                answer.prefix,
+                o["asn"],
+                o["as_name"],
+                o["country"],
+                o["rpki"],
+                o["visible_peers"],
+                o["total_peers"],
+                f"{o['visibility']:.4f}",
+            ]
+        )
+    return out.getvalue()
+
+
+def query_table(answer: RadarAnswer, now: datetime) -> str:
+    """`query` for on-call: who originates the prefix, how fresh the collectors are, top paths."""
+    origin_rows = [
+        (
+            f"AS{o['asn']}",
+            o["as_name"],
+            o["country"],
+            o["rpki"],
+            f"{o['visible_peers']}/{o['total_peers']}",
+            percent(o["visibility"]),
+        )
+        for o in origins_json(answer, None)
+    ]
+    ages = sorted(
+        ((now - c.realtime_ts).total_seconds(), c.name) for c in answer.collectors if c.realtime_ts
+    )
+    data_age = age_text((now - answer.data_time).total_seconds()) if answer.data_time else "unknown"
+    parts = [
+        f"{answer.prefix}: data {data_age} old, {len(answer.routes)} routes "
+        f"from {len(answer.collectors)} collectors",
+        table(["origin", "name", "country", "rpki", "peers", "visibility"], origin_rows)
+        if origin_rows
+        else "Seen by no peer (withdrawn or hidden).",
+    ]
+    if ages:
+        parts.append(
+            f"collector realtime age: freshest {age_text(ages[0][0])} ({ages[0][1]}), "
+            f"median {age_text(ages[len(ages) // 2][0])}, "
+            f"oldest {age_text(ages[-1][0])} ({ages[-1][1]})"
+        )
+    paths = common_paths(answer)
+    if paths:
+        parts.append(
+            table(
+                ["routes", "collector", "as path"],
+                [(n, c, " ".join(map(str, p))) for p, n, c in paths],
+            )
+        )
+    return "\n\n".join(parts)

@@ -1,0 +1,21 @@
+"""The rule types, one module each; `RULE_TYPES` maps the YAML `type` to its class."""
+
+from monitor.rules.base import Finding, Rule, Severity, Target
+from monitor.rules.rpki_invalid import RpkiInvalidRule
+from monitor.rules.stale_collector import StaleCollectorRule
+from monitor.rules.stale_data import StaleDataRule
+from monitor.rules.unexpected_origin import UnexpectedOriginRule
+from monitor.rules.visibility_below import VisibilityBelowRule
+
+RULE_TYPES: dict[str, type[Rule]] = {
+    cls.type: cls
+    for cls in (
+        RpkiInvalidRule,
+        UnexpectedOriginRule,
+        VisibilityBelowRule,
+        StaleCollectorRule,
+        StaleDataRule,
+    )
+}
+
+__all__ = ["RULE_TYPES", "Finding", "Rule", "Severity", "Target"]

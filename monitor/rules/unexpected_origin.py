@@ -1,0 +1,51 @@
+"""unexpected_origin: an AS not in the prefix's `origins` announces it (a possible hijack)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.model import RadarAnswer
+from monitor.rules.base import Finding, Rule, Target, origin_label, percent
+from monitor.validate import Section, positive_int, ratio
+
+
+@dataclass(frozen=True)
+class UnexpectedOriginRule(Rule):
+    """Fires per unexpected origin seen by at least `min_visibility` and `min_peers` of the peers.
+
+    The two floors filter noise such as one stray peer leaking a path; a prefix with no
+    configured `origins` has nothing to compare against and never fires.
+    """
+
+    type = "unexpected_origin"
+    min_visibility: float = 0.0
+    min_peers: int = 1
+
+    @classmethod
+    def options(cls, section: Section) -> dict[str, Any]:
+        return {
+            "min_visibility": section.get("min_visibility", ratio, 0.0),
+            "min_peers": section.get("min_peers", positive_int, 1),
+        }
+
+    def evaluate(self, target: Target, answer: RadarAnswer, now: datetime) -> Iterator[Finding]:
+        if not target.origins:
+            return
+        expected = ", ".join(f"AS{a}" for a in sorted(target.origins))
+        for o in answer.origins:
+            if o.origin in target.origins:
+                continue
+            if o.visible_peers < self.min_peers or o.visibility < self.min_visibility:
+                continue
+            yield self.finding(
+                target,
+                f"{target.prefix} originated by unexpected {origin_label(answer, o.origin)}, "
+                f"seen by {percent(o.visibility)} of peers ({o.visible_peers}/{o.total_peers}); "
+                f"expected {expected}",
+                origin=o.origin,
+                value=o.visibility,
+                threshold=self.min_visibility,
+            )

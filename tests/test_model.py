@@ -1,0 +1,253 @@
+"""The decoder: tolerant of the documented variations, typed errors for everything else."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.model import (
+    DecodeError,
+    NotJsonError,
+    RadarAnswer,
+    RpkiStatus,
+    decode_envelope,
+    normalise_collector,
+    normalise_prefix,
+    parse_timestamp,
+)
+
+# Synthetic: no real realtime answer is public; this follows the documented schema.
+DOC: dict[str, Any] = {
+    "success": True,
+    "errors": [],
+    "messages": [],
+    "result": {
+        "meta": {
+            "asn_info": [
+                {"asn": 13335, "as_name": "CLOUDFLARENET", "country_code": "US",
+                 "org_id": "CLOUD14-ARIN", "org_name": "Cloudflare, Inc."}
+            ],
+            "collectors": [
+                {"collector": "RRC01", "latest_realtime_ts": "2026-11-28T11:59:00Z",
+                 "latest_rib_ts": "2026-11-28T08:00:00", "latest_updates_ts": "",
+                 "peers_count": 40, "peers_v4_count": 30, "peers_v6_count": 10},
+                {"collector": "rrc25.ripe.net", "latest_realtime_ts": None, "peers_count": 3},
+            ],
+            "data_time": "2026-11-28T11:59:30.123Z",
+            "prefix_origins": [
+                {"origin": 13335, "prefix": "1.1.1.0/24", "rpki_validation": "VALID",
+                 "total_peers": 1200, "total_visible": 1100, "visibility": 0.9166},
+                {"origin": 666, "prefix": "1.1.1.0/24", "rpki_validation": "invalid_asn",
+                 "total_peers": 1200, "total_visible": 12},
+            ],
+            "query_time": "2026-11-28T12:00:00+00:00",
+            "a_field_added_later": {"x": 1},
+        },
+        "routes": [
+            {"as_path": [6447, 3356, 13335, 13335], "collector": "route-views2",
+             "communities": ["3356:100"], "prefix": "1.1.1.0/24",
+             "timestamp": "2026-11-28T11:58:00.5"},
+            {"as_path": [1299, 666], "collector": "rrc00", "prefix": "1.1.1.0/24"},
+        ],
+    },
+}
+
+
+def decode(doc: Any) -> RadarAnswer:
+    envelope = decode_envelope(json.dumps(doc).encode(), "1.1.1.0/24")
+    assert envelope.answer is not None
+    return envelope.answer
+
+
+def test_documented_answer_decodes() -> None:
+    ans = decode(DOC)
+    assert [(o.origin, o.rpki) for o in ans.origins] == [
+        (13335, RpkiStatus.VALID),
+        (666, RpkiStatus.INVALID),
+    ]
+    assert ans.origins[1].visibility == 0.01  # computed when the field is missing
+    assert ans.total_peers == 1200
+    assert [c.name for c in ans.collectors] == ["rrc01", "rrc25"]
+    rrc01 = ans.collectors[0]
+    assert rrc01.realtime_ts == datetime(2026, 11, 28, 11, 59, tzinfo=UTC)
+    assert rrc01.rib_ts == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    assert rrc01.updates_ts is None
+    assert ans.collectors[1].realtime_ts is None
+    assert ans.routes[0].origin == 13335
+    assert ans.routes[1].communities == ()
+    assert ans.routes[1].timestamp is None
+    assert ans.data_time == datetime(2026, 11, 28, 11, 59, 30, 123000, tzinfo=UTC)
+    assert ans.as_name(13335) == "CLOUDFLARENET"
+    assert ans.as_name(666) == ""
+
+
+def test_empty_answer_is_data_not_error() -> None:
+    doc = {"success": True, "result": {"meta": {"prefix_origins": []}, "routes": []}}
+    ans = decode(doc)
+    assert ans.origins == () and ans.routes == () and ans.total_peers == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("valid", RpkiStatus.VALID),
+        ("VALID", RpkiStatus.VALID),
+        ("Invalid", RpkiStatus.INVALID),
+        ("invalid_length", RpkiStatus.INVALID),
+        ("INVALID-ASN", RpkiStatus.INVALID),
+        ("not-found", RpkiStatus.UNKNOWN),
+        ("NotFound", RpkiStatus.UNKNOWN),
+        ("unknown", RpkiStatus.UNKNOWN),
+        ("", RpkiStatus.UNKNOWN),
+        (None, RpkiStatus.UNKNOWN),
+    ],
+)
+def test_rpki_spellings(raw: str | None, status: RpkiStatus) -> None:
+    assert RpkiStatus.parse(raw) is status
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2024-06-03T14:00:00",
+        "2024-06-03T14:00:00Z",
+        "2024-06-03T14:00:00+00:00",
+        "2024-06-03T16:00:00+02:00",
+        "2024-06-03T14:00:00.000Z",
+        "2024-06-03T14:00:00.000000",
+        "2024-06-03 14:00:00",
+    ],
+)
+def test_timestamp_spellings_mean_the_same_instant(raw: str) -> None:
+    assert parse_timestamp(raw) == datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
+
+
+def test_names_are_normalised() -> None:
+    assert normalise_collector(" RRC25.ripe.net") == "rrc25"
+    assert normalise_collector("route-views.linx") == "route-views.linx"
+    assert normalise_prefix("2605:de00:bb:0:0:0:0:0/48") == "2605:de00:bb::/48"
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "words"),
+    [
+        (b"<html>502 Bad Gateway</html>", NotJsonError, "not valid JSON"),
+        (json.dumps(DOC).encode()[:500], NotJsonError, "not valid JSON"),
+        (b'{"success": "yes"}', DecodeError, "$.success"),
+        (
+            json.dumps({**DOC, "result": {"meta": {"prefix_origins": [{"origin": "AS13335"}]}}}).encode(),
+            DecodeError,
+            "$.result.meta.prefix_origins[0].origin",
+        ),
+        (
+            json.dumps({"success": True, "result": {"routes": [{"timestamp": "yesterday"}]}}).encode(),
+            DecodeError,
+            "result.routes[0].timestamp",
+        ),
+        (
+            json.dumps({"success": True, "result": {"meta": {"prefix_origins": [
+                {"origin": 1, "total_peers": -5}]}}}).encode(),
+            DecodeError,
+            "negative peer count",
+        ),
+    ],
+)
+def test_bad_bodies_are_typed_errors_naming_the_place(
+    body: bytes, error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error) as info:
+        decode_envelope(body, "1.1.1.0/24")
+    assert words in str(info.value)
+
+
+def test_failure_envelope_keeps_codes() -> None:
+    body = b'{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header"}]}],"messages":[],"result":null}'
+    envelope = decode_envelope(body, "1.1.1.0/24")
+    assert not envelope.success and envelope.answer is None
+    assert envelope.errors[0].code == 6003
+    assert envelope.errors[0].error_chain is not None
+    assert envelope.errors[0].error_chain[0].code == 6111
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=30,
+)
+
+# Documented keys with arbitrary values, so hypothesis reaches deep into the schema.
+ORIGIN = st.fixed_dictionaries(
+    {},
+    optional={
+        "origin": JSON | st.integers(),
+        "prefix": JSON,
+        "rpki_validation": JSON | st.sampled_from(["VALID", "invalid_asn", "not-found"]),
+        "total_peers": JSON | st.integers(),
+        "total_visible": JSON | st.integers(),
+        "visibility": JSON | st.floats(),
+    },
+)
+ROUTE = st.fixed_dictionaries(
+    {},
+    optional={
+        "as_path": JSON | st.lists(st.integers()),
+        "collector": JSON,
+        "communities": JSON | st.lists(st.text()),
+        "timestamp": JSON | st.datetimes().map(datetime.isoformat) | st.text(),
+    },
+)
+COLLECTOR = st.fixed_dictionaries(
+    {"collector": JSON | st.text()},
+    optional={k: JSON | st.text() for k in ("latest_realtime_ts", "latest_rib_ts", "latest_updates_ts")},
+)
+ENVELOPE = st.fixed_dictionaries(
+    {"success": st.booleans() | JSON},
+    optional={
+        "errors": JSON | st.lists(st.fixed_dictionaries({"code": JSON, "message": JSON})),
+        "result": JSON
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "meta": JSON
+                | st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "prefix_origins": JSON | st.lists(ORIGIN, max_size=3),
+                        "collectors": JSON | st.lists(COLLECTOR, max_size=3),
+                        "asn_info": JSON,
+                        "data_time": JSON | st.text(),
+                    },
+                ),
+                "routes": JSON | st.lists(ROUTE, max_size=3),
+            },
+        ),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ENVELOPE | JSON)
+def test_arbitrary_json_gives_a_model_or_a_typed_error(doc: Any) -> None:
+    try:
+        envelope = decode_envelope(json.dumps(doc).encode(), "1.1.1.0/24")
+    except DecodeError as exc:
+        assert str(exc)
+        return
+    if envelope.answer is not None:
+        for o in envelope.answer.origins:
+            assert 0.0 <= o.visibility <= 1.0
+            assert o.rpki in RpkiStatus
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_give_a_model_or_a_typed_error(body: bytes) -> None:
+    try:
+        decode_envelope(body, "1.1.1.0/24")
+    except DecodeError:
+        pass
