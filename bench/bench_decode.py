@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import parse_config  # noqa: E402
-from monitor.engine import evaluate  # noqa: E402
-from monitor.model import decode_envelope  # noqa: E402
-from tests.fakeradar import OriginSpec, encode, make_answer  # noqa: E402
+from monitor.config import parse_config
+from monitor.engine import evaluate
+from monitor.model import decode_envelope
+from tests.fakeradar import OriginSpec, encode, make_answer
 
 PREFIX = "192.0.2.0/24"
 CONFIG = parse_config(
@@ -70,8 +70,10 @@ def main() -> None:
     assert answer is not None and len(answer.routes) >= 1900, "expected ~2,000 routes"
     baseline = best_of(lambda: json.loads(body))
     measured = best_of(ours)
-    print(f"answer: {len(body) / 1024:.0f} KiB, {len(answer.routes)} routes, "
-          f"{len(answer.collectors)} collectors, {len(evaluate(watch, answer, now))} findings")
+    print(
+        f"answer: {len(body) / 1024:.0f} KiB, {len(answer.routes)} routes, "
+        f"{len(answer.collectors)} collectors, {len(evaluate(watch, answer, now))} findings"
+    )
     print(f"json.loads:         {baseline * 1e3:8.3f} ms")
     print(f"decode + evaluate:  {measured * 1e3:8.3f} ms")
     print(f"ratio:              {measured / baseline:8.2f}x json.loads (target <= 1.5x)")

@@ -19,7 +19,9 @@ from monitor.web import bound_port, start_http
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def origin(asn: int, visible: int, total: int = 1000, rpki: str = "valid", prefix: str = "") -> PrefixOrigin:
+def origin(
+    asn: int, visible: int, total: int = 1000, rpki: str = "valid", prefix: str = ""
+) -> PrefixOrigin:
     """A prefix origin seen by `visible` of `total` peers."""
     return PrefixOrigin(
         origin=asn,

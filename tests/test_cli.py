@@ -59,11 +59,19 @@ def write_config(tmp_path: Path, fake: FakeRadar, prefixes: list[str], extra: st
 
 
 def run(*args: str, token: str | None = "test-token") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLOUDFLARE_API_TOKEN", "CREDENTIALS_DIRECTORY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CLOUDFLARE_API_TOKEN", "CREDENTIALS_DIRECTORY")
+    }
     if token is not None:
         env["CLOUDFLARE_API_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -109,8 +117,17 @@ def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> N
         ("low-visibility", HIJACKED, None),  # `for` is ignored by once
     }
     for finding in doc["findings"]:
-        assert set(finding) >= {"rule", "type", "severity", "prefix", "origin", "collector",
-                                "value", "threshold", "message"}
+        assert set(finding) >= {
+            "rule",
+            "type",
+            "severity",
+            "prefix",
+            "origin",
+            "collector",
+            "value",
+            "threshold",
+            "message",
+        }
         assert finding["collector"] is None
     prefixes = {p["prefix"]: p for p in doc["prefixes"]}
     assert prefixes[CLEAN]["status"] == "ok" and prefixes[CLEAN]["error"] is None
@@ -122,7 +139,9 @@ def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> N
 
 
 def test_table_lists_findings(tmp_path: Path, fake: FakeRadar) -> None:
-    fake.set_prefix(HIJACKED, [OriginSpec(64501, ratio=0.5), OriginSpec(666, rpki="invalid", ratio=0.45)])
+    fake.set_prefix(
+        HIJACKED, [OriginSpec(64501, ratio=0.5), OriginSpec(666, rpki="invalid", ratio=0.45)]
+    )
     result = run("once", "--config", str(write_config(tmp_path, fake, [HIJACKED])))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -132,7 +151,9 @@ def test_table_lists_findings(tmp_path: Path, fake: FakeRadar) -> None:
 
 def test_unreachable_prefix_exits_3(tmp_path: Path, fake: FakeRadar) -> None:
     fake.set_fault("500", prefix=V6)
-    result = run("once", "--config", str(write_config(tmp_path, fake, [CLEAN, V6])), "--format", "json")
+    result = run(
+        "once", "--config", str(write_config(tmp_path, fake, [CLEAN, V6])), "--format", "json"
+    )
     assert result.returncode == 3
     prefixes = {p["prefix"]: p for p in json.loads(result.stdout)["prefixes"]}
     assert prefixes[V6]["status"] == "error" and "HTTP 500" in prefixes[V6]["error"]
@@ -163,7 +184,9 @@ def test_token_file_from_config(tmp_path: Path, fake: FakeRadar) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("test-token\n")
     config = write_config(tmp_path, fake, [CLEAN], extra="")
-    config.write_text(config.read_text().replace("source:\n", f"source:\n  token_file: {token_file}\n"))
+    config.write_text(
+        config.read_text().replace("source:\n", f"source:\n  token_file: {token_file}\n")
+    )
     assert run("once", "--config", str(config), token=None).returncode == 0
 
 
@@ -184,7 +207,9 @@ def test_usage_errors_exit_2(args: list[str], words: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
 def test_query(fake: FakeRadar, fmt: str) -> None:
-    fake.set_prefix(HIJACKED, [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.3)])
+    fake.set_prefix(
+        HIJACKED, [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.3)]
+    )
     result = run("query", HIJACKED, "--base-url", fake.base_url, "--format", fmt)
     assert result.returncode == 0, result.stderr
     if fmt == "json":

@@ -70,7 +70,10 @@ def test_defaults() -> None:
             BASE.replace("threshold: 0.8", "threshold: 1.5"),
             "cfg.yaml: rules[1].threshold: must be between 0 and 1, got 1.5",
         ),
-        (BASE.replace("type: rpki_invalid", "type: rpki_bogus"), "rules[0].type: unknown rule type"),
+        (
+            BASE.replace("type: rpki_invalid", "type: rpki_bogus"),
+            "rules[0].type: unknown rule type",
+        ),
         (BASE.replace("name: stale,", "name: rpki-invalid,"), "rules[2].name: duplicate rule name"),
         (BASE.replace("192.0.2.0/24", "192.0.2.1/24"), "prefixes[0].prefix: has host bits set"),
         (BASE.replace("192.0.2.0/24", "banana"), "prefixes[0].prefix: must be a prefix"),
@@ -78,8 +81,14 @@ def test_defaults() -> None:
         (BASE.replace("[64500]", "[4294967296]"), "prefixes[0].origins[0]: must be an AS number"),
         (BASE.replace("for: 5m", "for: 5 minutes"), "rules[1].for: must be a duration"),
         (BASE.replace("max_age: 30m", "max_age: -3s"), "rules[2].max_age: must be a duration"),
-        (BASE.replace("severity: warning}", "severity: urgent}", 1), "rules[1].severity: must be one of"),
-        (BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"), "prefixes[0].colour: unknown key"),
+        (
+            BASE.replace("severity: warning}", "severity: urgent}", 1),
+            "rules[1].severity: must be one of",
+        ),
+        (
+            BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"),
+            "prefixes[0].colour: unknown key",
+        ),
         (BASE.replace("threshold: 0.8,", "treshold: 0.8,"), "rules[1].threshold: is required"),
         (BASE + "extra: 1\n", "cfg.yaml: extra: unknown key"),
         (
@@ -87,21 +96,32 @@ def test_defaults() -> None:
             "prefixes[0].rules.nope: no rule named 'nope'",
         ),
         (
-            BASE.replace("origins: [64500]", "origins: [64500]\n    rules: {low-visibility: {threshold: 2}}"),
+            BASE.replace(
+                "origins: [64500]", "origins: [64500]\n    rules: {low-visibility: {threshold: 2}}"
+            ),
             "prefixes[0].rules.low-visibility.threshold: must be between 0 and 1, got 2",
         ),
         (
-            BASE.replace("origins: [64500]", "origins: [64500]\n    rules: {low-visibility: {type: stale_data}}"),
+            BASE.replace(
+                "origins: [64500]",
+                "origins: [64500]\n    rules: {low-visibility: {type: stale_data}}",
+            ),
             "prefixes[0].rules.low-visibility.type: a prefix may not change",
         ),
         (BASE + "source: {interval: 0s}\n", "source.interval: must be at least 1s"),
-        (BASE + "source: {concurrency: 0}\n", "source.concurrency: must be a whole number of at least 1"),
+        (
+            BASE + "source: {concurrency: 0}\n",
+            "source.concurrency: must be a whole number of at least 1",
+        ),
         (BASE + "source: {base_url: ftp://x}\n", "source.base_url: must be an http(s) URL"),
         ("", "cfg.yaml: the file is empty"),
         ("prefixes: [\n", "cfg.yaml: line"),
         ("- 1\n- 2\n", "(top level): must be a mapping"),
         ("a: &x [1]\nb: *x\n", "YAML aliases"),
-        (BASE + "source: {token_file: '${RADAR_MONITOR_UNSET_VAR}'}\n", "environment variable RADAR_MONITOR_UNSET_VAR is not set"),
+        (
+            BASE + "source: {token_file: '${RADAR_MONITOR_UNSET_VAR}'}\n",
+            "environment variable RADAR_MONITOR_UNSET_VAR is not set",
+        ),
     ],
 )
 def test_errors_name_file_key_and_problem(text: str, expected: str) -> None:
@@ -110,7 +130,8 @@ def test_errors_name_file_key_and_problem(text: str, expected: str) -> None:
 
 def test_duplicate_prefix_after_canonicalisation() -> None:
     text = BASE.replace(
-        "    origins: [64500]\n", "    origins: [64500]\n  - prefix: 2001:DB8::/32\n  - prefix: 2001:db8:0::/32\n"
+        "    origins: [64500]\n",
+        "    origins: [64500]\n  - prefix: 2001:DB8::/32\n  - prefix: 2001:db8:0::/32\n",
     )
     assert "prefixes[2].prefix: duplicate prefix 2001:db8::/32 (also prefixes[1])" in error_of(text)
 

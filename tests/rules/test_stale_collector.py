@@ -26,12 +26,16 @@ def test_only_old_feeds_fire_and_missing_is_not_stale() -> None:
 
 
 def test_stream_and_collector_filter() -> None:
-    updates = StaleCollectorRule(name="s", severity=Severity.WARNING, max_age=1800, stream="updates")
+    updates = StaleCollectorRule(
+        name="s", severity=Severity.WARNING, max_age=1800, stream="updates"
+    )
     assert list(updates.evaluate(TARGET, answer(collectors=COLLECTORS), NOW)) == []
     only = StaleCollectorRule(
         name="s", severity=Severity.WARNING, max_age=60, collectors=frozenset({"rrc00"})
     )
-    assert [f.collector for f in only.evaluate(TARGET, answer(collectors=COLLECTORS), NOW)] == ["rrc00"]
+    assert [f.collector for f in only.evaluate(TARGET, answer(collectors=COLLECTORS), NOW)] == [
+        "rrc00"
+    ]
 
 
 def test_one_finding_per_collector_across_prefixes() -> None:
