@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,12 @@ from pathlib import Path
 from monitor import __version__
 from monitor.check import run_check
 from monitor.config import DEFAULT_BASE_URL, load_config
+from monitor.daemon import Daemon
+from monitor.demo import demo_config, print_events
+from monitor.logs import setup_logging
 from monitor.model import RadarAnswer
+from monitor.notify import Notifier
+from monitor.outbox import Outbox
 from monitor.radar import (
     TOKEN_HELP,
     ClientSettings,
@@ -23,6 +28,7 @@ from monitor.radar import (
     load_token,
 )
 from monitor.report import check_json, check_table, query_csv, query_json, query_table
+from monitor.schedule import plan
 from monitor.secret import Secret
 from monitor.validate import ConfigError, parse_prefix
 
@@ -37,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"radar-monitor {__version__}")
     parser.add_argument(
-        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+        "--log-level",
+        default=None,
+        choices=["debug", "info", "warning", "error"],
+        help="default: info for run and demo, warning otherwise",
+    )
+    parser.add_argument(
+        "--log-format", default="human", choices=["human", "json"], help="stderr log lines"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -54,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--base-url", default=DEFAULT_BASE_URL)
     query.add_argument("--token-file", type=Path, default=None)
     query.add_argument("--timeout", type=float, default=20.0)
+
+    run = sub.add_parser("run", help="run the monitoring daemon")
+    run.add_argument("--config", required=True, type=Path, help="YAML configuration file")
+
+    demo = sub.add_parser("demo", help="run the daemon on a bundled incident replay, offline")
+    demo.add_argument("--port", type=int, default=9847, help="HTTP port on 127.0.0.1")
+
+    test_notify = sub.add_parser("test-notify", help="send a test message to every channel")
+    test_notify.add_argument("--config", required=True, type=Path, help="YAML configuration file")
     return parser
 
 
@@ -64,16 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    daemonish = args.command in ("run", "demo")
+    setup_logging(args.log_level or ("info" if daemonish else "warning"), args.log_format)
     try:
         if args.command == "check":
             return cmd_check(args.config)
         if args.command == "once":
             return cmd_once(args.config, args.format)
+        if args.command == "run":
+            return cmd_run(args.config)
+        if args.command == "demo":
+            return cmd_demo(args.port)
+        if args.command == "test-notify":
+            return cmd_test_notify(args.config)
         return cmd_query(args)
     except ConfigError as exc:
         print(f"radar-monitor: config error: {exc}", file=sys.stderr)
@@ -86,10 +110,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_check(path: Path) -> int:
-    """Validate the file and summarise what it watches."""
+    """Validate the file and summarise what it watches, including the poll plan."""
     config = load_config(path)
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
+    print(f"polling: {plan(config.source, len(config.prefixes)).describe(config.source)}")
     return EXIT_OK
+
+
+def cmd_run(path: Path) -> int:
+    """Run the daemon until SIGTERM."""
+    config = load_config(path)
+    return asyncio.run(Daemon(path, config).run())
+
+
+def cmd_demo(port: int) -> int:
+    """The daemon on the bundled replay, state in a temporary folder, messages printed."""
+    with tempfile.TemporaryDirectory(prefix="radar-monitor-demo-") as tmp:
+        path = demo_config(Path(tmp), port)
+        config = load_config(path)
+        print(
+            f"radar-monitor demo: replaying {config.source.file} (reconstructed incidents, "
+            f"no network). Status page and metrics: http://127.0.0.1:{port}/  (Ctrl-C stops)",
+            flush=True,
+        )
+        return asyncio.run(Daemon(path, config, on_events=print_events).run())
+
+
+def cmd_test_notify(path: Path) -> int:
+    """Send a test message to every channel; exit 1 if any failed."""
+    config = load_config(path)
+    if not config.notifications.channels:
+        print(f"{path}: no notification channels configured", file=sys.stderr)
+        return EXIT_FIRED
+    notifier = Notifier(
+        config.notifications.channels,
+        Outbox(),
+        group_wait=0.0,
+        max_backoff=0.0,
+        can_send_unpersisted=lambda: True,
+        on_change=lambda: None,
+    )
+    results = asyncio.run(notifier.test_all())
+    width = max(len(name) for name in results)
+    for name, (ok, detail) in results.items():
+        print(f"{name.ljust(width)}  {'delivered' if ok else 'FAILED'}  {detail}")
+    return EXIT_OK if all(ok for ok, _ in results.values()) else EXIT_FIRED
 
 
 class _NoTokenError(Exception):

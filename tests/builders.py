@@ -104,7 +104,7 @@ def alert(
         type=rule,
         severity=severity,
         prefix=prefix,
-        message=message or f"{rule} about {prefix}",
+        message=message or f"{rule} about {prefix or 'the source'}",
         origin=origin,
         collector=collector,
     )

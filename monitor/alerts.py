@@ -1,0 +1,394 @@
+"""Alert lifecycle: findings become pending, firing and resolved alerts, and notification events."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from monitor.config import Silence
+from monitor.model import RadarAnswer, to_jsonable
+from monitor.rules import Finding, Severity
+from monitor.rules.base import Target
+from monitor.rules.visibility_below import expected_visibility
+
+AlertKey = tuple[str, str, str]
+
+
+class AlertState(enum.StrEnum):
+    """Where an alert is in its life."""
+
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class EventKind(enum.StrEnum):
+    """Why a notification is sent."""
+
+    FIRING = "firing"
+    REPEAT = "repeat"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class OriginEvidence:
+    """One origin as Radar saw it when the event happened."""
+
+    asn: int
+    as_name: str
+    country: str
+    rpki: str
+    visible_peers: int
+    total_peers: int
+    visibility: float
+    expected: bool
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What on-call needs to act, captured from the answer that produced the event."""
+
+    prefix: str
+    description: str = ""
+    expected_origins: tuple[int, ...] = ()
+    origins: tuple[OriginEvidence, ...] = ()
+    visibility: float | None = None
+    visible_peers: int = 0
+    total_peers: int = 0
+    sample_paths: tuple[tuple[tuple[int, ...], str], ...] = ()
+    data_time: datetime | None = None
+
+    @classmethod
+    def capture(
+        cls, target: Target, description: str, answer: RadarAnswer | None, paths: int = 3
+    ) -> Evidence:
+        """Evidence about `target` from `answer` (None: nothing known, e.g. source failures)."""
+        if answer is None:
+            return cls(
+                prefix=target.prefix,
+                description=description,
+                expected_origins=tuple(sorted(target.origins)),
+            )
+        value, visible, total = expected_visibility(target, answer)
+        origins = tuple(
+            OriginEvidence(
+                asn=o.origin,
+                as_name=answer.as_name(o.origin),
+                country=info.country if (info := answer.asn_info.get(o.origin)) else "",
+                rpki=o.rpki.value,
+                visible_peers=o.visible_peers,
+                total_peers=o.total_peers,
+                visibility=o.visibility,
+                expected=o.origin in target.origins,
+            )
+            for o in answer.origins
+        )
+        # One path per origin first, so a hijacker's path is among the samples.
+        samples: list[tuple[tuple[int, ...], str]] = []
+        seen_origins: set[int | None] = set()
+        for route in answer.routes:
+            if route.origin not in seen_origins and len(samples) < paths:
+                seen_origins.add(route.origin)
+                samples.append((route.as_path, route.collector))
+        return cls(
+            prefix=target.prefix,
+            description=description,
+            expected_origins=tuple(sorted(target.origins)),
+            origins=origins,
+            visibility=value,
+            visible_peers=visible,
+            total_peers=total,
+            sample_paths=tuple(samples),
+            data_time=answer.data_time,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the outbox."""
+        return {
+            "prefix": self.prefix,
+            "description": self.description,
+            "expected_origins": list(self.expected_origins),
+            "origins": [vars_of(o) for o in self.origins],
+            "visibility": self.visibility,
+            "visible_peers": self.visible_peers,
+            "total_peers": self.total_peers,
+            "sample_paths": [[list(p), c] for p, c in self.sample_paths],
+            "data_time": to_jsonable(self.data_time),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Evidence:
+        """The inverse of `to_json`."""
+        return cls(
+            prefix=doc["prefix"],
+            description=doc.get("description", ""),
+            expected_origins=tuple(doc.get("expected_origins", ())),
+            origins=tuple(OriginEvidence(**o) for o in doc.get("origins", ())),
+            visibility=doc.get("visibility"),
+            visible_peers=doc.get("visible_peers", 0),
+            total_peers=doc.get("total_peers", 0),
+            sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
+            data_time=_dt(doc.get("data_time")),
+        )
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    """A frozen dataclass's fields as a dict (shallow)."""
+    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+
+def _dt(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One finding identity (rule, prefix, subject) through time."""
+
+    finding: Finding
+    state: AlertState
+    started_at: datetime
+    last_seen: datetime
+    fired_at: datetime | None = None
+    resolved_at: datetime | None = None
+    notified_at: datetime | None = None
+    silenced: bool = False
+    evidence: Evidence | None = None
+
+    @property
+    def key(self) -> AlertKey:
+        """The identity (rule, prefix, subject); prefix and subject may be empty."""
+        return self.finding.key
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the state database and the API."""
+        return {
+            "finding": self.finding.to_json(),
+            "state": self.state.value,
+            "started_at": to_jsonable(self.started_at),
+            "last_seen": to_jsonable(self.last_seen),
+            "fired_at": to_jsonable(self.fired_at),
+            "resolved_at": to_jsonable(self.resolved_at),
+            "notified_at": to_jsonable(self.notified_at),
+            "silenced": self.silenced,
+            "evidence": self.evidence.to_json() if self.evidence else None,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Alert:
+        """The inverse of `to_json`."""
+        f = doc["finding"]
+        finding = Finding(
+            rule=f["rule"],
+            type=f["type"],
+            severity=Severity(f["severity"]),
+            prefix=f["prefix"],
+            message=f["message"],
+            origin=f["origin"],
+            collector=f["collector"],
+            value=f["value"],
+            threshold=f["threshold"],
+            labels=f.get("labels", {}),
+        )
+        started = _dt(doc["started_at"])
+        last_seen = _dt(doc["last_seen"])
+        assert started is not None and last_seen is not None
+        return cls(
+            finding=finding,
+            state=AlertState(doc["state"]),
+            started_at=started,
+            last_seen=last_seen,
+            fired_at=_dt(doc.get("fired_at")),
+            resolved_at=_dt(doc.get("resolved_at")),
+            notified_at=_dt(doc.get("notified_at")),
+            silenced=bool(doc.get("silenced", False)),
+            evidence=Evidence.from_json(doc["evidence"]) if doc.get("evidence") else None,
+        )
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A transition that on-call should hear about."""
+
+    kind: EventKind
+    alert: Alert
+    at: datetime
+
+    @property
+    def duration(self) -> float:
+        """Seconds the alert had been firing (for RESOLVED and REPEAT messages)."""
+        return (self.at - (self.alert.fired_at or self.alert.started_at)).total_seconds()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A rule's `for` and `keep_firing_for`."""
+
+    for_: float = 0.0
+    keep_firing_for: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which alert keys one observation speaks for: absent findings in scope mean "resolved".
+
+    `rules` are the per-prefix rules evaluated for `prefix`; `subjects` maps each source-wide
+    rule to the subjects (collectors) the answer showed.
+    """
+
+    prefix: str
+    rules: frozenset[str] = frozenset()
+    subjects: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def covers(self, key: AlertKey) -> bool:
+        """Whether the observation decided about `key`."""
+        rule, prefix, subject = key
+        if prefix:
+            return prefix == self.prefix and rule in self.rules
+        return subject in self.subjects.get(rule, frozenset())
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The notification settings the lifecycle needs."""
+
+    repeat_interval: float = 4 * 3600.0
+    send_resolved: bool = True
+    timings: Mapping[str, Timing] = field(default_factory=dict)
+    silences: Sequence[Silence] = ()
+
+    def silenced(self, finding: Finding, now: datetime) -> bool:
+        """Whether an active silence matches the finding."""
+        return any(
+            s.active(now)
+            and s.matches(finding.rule, finding.prefix, finding.origin, finding.collector)
+            for s in self.silences
+        )
+
+
+class AlertBook:
+    """The current alerts, updated by observations; tracks which keys changed since a flush."""
+
+    def __init__(self, alerts: Iterable[Alert] = ()) -> None:
+        self.alerts: dict[AlertKey, Alert] = {a.key: a for a in alerts}
+        self.dirty: set[AlertKey] = set()
+
+    def _put(self, alert: Alert) -> None:
+        self.alerts[alert.key] = alert
+        self.dirty.add(alert.key)
+
+    def _drop(self, key: AlertKey) -> None:
+        self.alerts.pop(key, None)
+        self.dirty.add(key)
+
+    def observe(
+        self,
+        scope: Scope,
+        findings: Sequence[Finding],
+        evidence: Evidence | None,
+        now: datetime,
+        policy: Policy,
+    ) -> list[AlertEvent]:
+        """Apply one evaluation: new or continued findings, and resolutions of keys in scope."""
+        events: list[AlertEvent] = []
+        present: set[AlertKey] = set()
+        for finding in findings:
+            present.add(finding.key)
+            events += self._seen(finding, evidence, now, policy)
+        for key in [k for k in self.alerts if k not in present and scope.covers(k)]:
+            events += self._absent(self.alerts[key], evidence, now, policy)
+        return events
+
+    def _seen(
+        self, finding: Finding, evidence: Evidence | None, now: datetime, policy: Policy
+    ) -> list[AlertEvent]:
+        timing = policy.timings.get(finding.rule, Timing())
+        old = self.alerts.get(finding.key)
+        silenced = policy.silenced(finding, now)
+        if old is None:
+            alert = Alert(
+                finding,
+                AlertState.PENDING,
+                started_at=now,
+                last_seen=now,
+                silenced=silenced,
+                evidence=evidence,
+            )
+        else:
+            alert = replace(
+                old,
+                finding=finding,
+                last_seen=now,
+                silenced=silenced,
+                evidence=evidence or old.evidence,
+            )
+        if (
+            alert.state is AlertState.PENDING
+            and (now - alert.started_at).total_seconds() >= timing.for_
+        ):
+            alert = replace(alert, state=AlertState.FIRING, fired_at=now)
+        events: list[AlertEvent] = []
+        if alert.state is AlertState.FIRING:
+            alert, events = self._due(alert, now, policy)
+        if alert != old:
+            self._put(alert)
+        return events
+
+    def _due(self, alert: Alert, now: datetime, policy: Policy) -> tuple[Alert, list[AlertEvent]]:
+        """A FIRING event if nobody was told yet, a REPEAT when the repeat interval passed."""
+        if alert.silenced:
+            return alert, []
+        if alert.notified_at is None:
+            kind = EventKind.FIRING
+        elif policy.repeat_interval > 0 and (
+            (now - alert.notified_at).total_seconds() >= policy.repeat_interval
+        ):
+            kind = EventKind.REPEAT
+        else:
+            return alert, []
+        alert = replace(alert, notified_at=now)
+        return alert, [AlertEvent(kind, alert, now)]
+
+    def _absent(
+        self, alert: Alert, evidence: Evidence | None, now: datetime, policy: Policy
+    ) -> list[AlertEvent]:
+        if alert.state is AlertState.PENDING:
+            self._drop(alert.key)
+            return []
+        timing = policy.timings.get(alert.finding.rule, Timing())
+        if (now - alert.last_seen).total_seconds() < timing.keep_firing_for:
+            return []
+        resolved = replace(
+            alert, state=AlertState.RESOLVED, resolved_at=now, evidence=evidence or alert.evidence
+        )
+        self._drop(alert.key)
+        if alert.notified_at is None or not policy.send_resolved:
+            return []
+        return [AlertEvent(EventKind.RESOLVED, resolved, now)]
+
+    def tick(self, now: datetime, policy: Policy) -> list[AlertEvent]:
+        """Repeats that came due and silences that began or ended, between observations."""
+        events: list[AlertEvent] = []
+        for alert in list(self.alerts.values()):
+            silenced = policy.silenced(alert.finding, now)
+            updated = replace(alert, silenced=silenced)
+            if updated.state is AlertState.FIRING:
+                updated, due = self._due(updated, now, policy)
+                events += due
+            if updated != alert:
+                self._put(updated)
+        return events
+
+    def take_dirty(self) -> tuple[list[Alert], list[AlertKey]]:
+        """The alerts changed and the keys removed since the last call."""
+        changed = [self.alerts[k] for k in self.dirty if k in self.alerts]
+        removed = [k for k in self.dirty if k not in self.alerts]
+        self.dirty = set()
+        return changed, removed
+
+    def restore_dirty(self, keys: Iterable[AlertKey]) -> None:
+        """Mark keys dirty again after a failed flush, so the next one writes them."""
+        self.dirty.update(keys)

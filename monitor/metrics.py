@@ -1,0 +1,274 @@
+"""Prometheus metrics: request and notification counters, and the live state as gauges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import Collector
+
+from monitor import __version__
+from monitor.alerts import AlertState
+from monitor.model import RpkiStatus
+from monitor.rules.visibility_below import expected_visibility
+from monitor.state import MonitorState
+
+#: Pre-created at 0 so `rate()` works from the first scrape; any other outcome the client
+#: reports (`error` for an unexpected exception) appears when it first happens.
+REQUEST_OUTCOMES = (
+    "success",
+    "transient",
+    "rate_limited",
+    "auth",
+    "api",
+    "bad_answer",
+    "too_large",
+)
+#: From a fast cached answer up to the default 20 s timeout and a little beyond.
+REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+STREAMS = ("realtime", "updates", "rib")
+ALERT_STATES = (AlertState.PENDING, AlertState.FIRING)
+
+
+class StateCollector(Collector):
+    """Renders the current `MonitorState` at every scrape, so vanished series vanish too.
+
+    Families are rebuilt from whatever state `get_state` returns now (the daemon swaps the
+    state on reload); an origin no longer in the answer or a resolved alert simply has no
+    line on the next scrape instead of a stale one. Origins are labelled by ASN number.
+    The config's per-prefix `labels` are deliberately not exported: they may differ between
+    prefixes and change on reload, which would give families inconsistent label sets and
+    churn series; join on `prefix` in PromQL instead.
+
+        radar_monitor_prefix_visibility_ratio{origin="13335",prefix="1.1.1.0/24"} 0.99
+        radar_monitor_prefix_visible_peers{origin="13335",prefix="1.1.1.0/24"} 990.0
+        radar_monitor_prefix_total_peers{origin="13335",prefix="1.1.1.0/24"} 1000.0
+        radar_monitor_prefix_expected_visibility_ratio{prefix="1.1.1.0/24"} 0.99
+        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="valid"} 1.0
+        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="invalid"} 0.0
+        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="unknown"} 0.0
+        radar_monitor_prefix_origin_expected{origin="13335",prefix="1.1.1.0/24"} 1.0
+        radar_monitor_prefix_routes{prefix="1.1.1.0/24"} 1234.0
+        radar_monitor_prefix_data_timestamp_seconds{prefix="1.1.1.0/24"} 1.79586717e+09
+        radar_monitor_prefix_last_success_timestamp_seconds{prefix="1.1.1.0/24"} 1.7958672e+09
+        radar_monitor_prefix_fetch_failures{prefix="1.1.1.0/24"} 0.0
+        radar_monitor_collector_last_update_timestamp_seconds{collector="rrc00",stream="rib"} ...
+        radar_monitor_collector_peers{collector="rrc00",family="ipv4"} 30.0
+        radar_monitor_alert_active{prefix="1.1.1.0/24",rule="rpki-invalid",severity="critical",
+            silenced="false",state="firing",subject="64666"} 1.0
+        radar_monitor_notification_queue_length 0.0
+        radar_monitor_config_last_reload_successful 1.0
+        radar_monitor_config_last_reload_success_timestamp_seconds 1.7958672e+09
+        radar_monitor_state_persistence_ok 1.0
+    """
+
+    def __init__(self, get_state: Callable[[], MonitorState]) -> None:
+        self._get_state = get_state
+
+    def collect(self) -> Iterator[Metric]:
+        """Fresh metric families from the state as it is now."""
+        state = self._get_state()
+        yield from self._prefixes(state)
+        yield from self._collectors(state)
+        yield from self._alerts(state)
+        yield from self._daemon(state)
+
+    def _prefixes(self, state: MonitorState) -> Iterator[Metric]:
+        by_origin = ["prefix", "origin"]
+        visibility = GaugeMetricFamily(
+            "radar_monitor_prefix_visibility_ratio",
+            "Share of collector peers that see the prefix through this origin AS (0-1).",
+            labels=by_origin,
+        )
+        visible = GaugeMetricFamily(
+            "radar_monitor_prefix_visible_peers",
+            "Collector peers that see the prefix through this origin AS.",
+            labels=by_origin,
+        )
+        total = GaugeMetricFamily(
+            "radar_monitor_prefix_total_peers",
+            "Collector peers that could have seen the prefix, as counted for this origin AS.",
+            labels=by_origin,
+        )
+        expected_ratio = GaugeMetricFamily(
+            "radar_monitor_prefix_expected_visibility_ratio",
+            "Share of peers that see the prefix through its expected origins (0-1).",
+            labels=["prefix"],
+        )
+        rpki = GaugeMetricFamily(
+            "radar_monitor_prefix_rpki_status",
+            "RPKI validation of the prefix-origin pair: 1 for the current status, else 0.",
+            labels=[*by_origin, "status"],
+        )
+        expected = GaugeMetricFamily(
+            "radar_monitor_prefix_origin_expected",
+            "1 if the origin AS is configured for the prefix, 0 if unexpected.",
+            labels=by_origin,
+        )
+        routes = GaugeMetricFamily(
+            "radar_monitor_prefix_routes",
+            "Routes to the prefix in the latest answer, over all collectors.",
+            labels=["prefix"],
+        )
+        data_ts = GaugeMetricFamily(
+            "radar_monitor_prefix_data_timestamp_seconds",
+            "Unix time of the routing data in the latest answer (Radar's data_time).",
+            labels=["prefix"],
+        )
+        success_ts = GaugeMetricFamily(
+            "radar_monitor_prefix_last_success_timestamp_seconds",
+            "Unix time of the last successful fetch for the prefix.",
+            labels=["prefix"],
+        )
+        failures = GaugeMetricFamily(
+            "radar_monitor_prefix_fetch_failures",
+            "Consecutive failed fetches for the prefix (0 after a success).",
+            labels=["prefix"],
+        )
+        for prefix, status in state.prefixes.items():
+            failures.add_metric([prefix], status.failures)
+            if status.last_success is not None:
+                success_ts.add_metric([prefix], status.last_success)
+            answer = status.answer
+            if answer is None:
+                continue
+            expected_ratio.add_metric([prefix], expected_visibility(status.watch.target, answer)[0])
+            routes.add_metric([prefix], len(answer.routes))
+            if answer.data_time is not None:
+                data_ts.add_metric([prefix], answer.data_time.timestamp())
+            seen: set[int] = set()
+            for o in answer.origins:
+                # A malformed answer listing an origin twice must not produce duplicate series,
+                # which would make Prometheus reject the whole scrape.
+                if o.origin in seen:
+                    continue
+                seen.add(o.origin)
+                labels = [prefix, str(o.origin)]
+                visibility.add_metric(labels, o.visibility)
+                visible.add_metric(labels, o.visible_peers)
+                total.add_metric(labels, o.total_peers)
+                expected.add_metric(labels, 1 if o.origin in status.watch.origins else 0)
+                for rpki_status in RpkiStatus:
+                    rpki.add_metric([*labels, rpki_status.value], 1 if o.rpki is rpki_status else 0)
+        yield from (visibility, visible, total, expected_ratio, rpki, expected, routes)
+        yield from (data_ts, success_ts, failures)
+
+    def _collectors(self, state: MonitorState) -> Iterator[Metric]:
+        updated = GaugeMetricFamily(
+            "radar_monitor_collector_last_update_timestamp_seconds",
+            "Unix time of the collector's latest data per stream (realtime, updates, rib).",
+            labels=["collector", "stream"],
+        )
+        peers = GaugeMetricFamily(
+            "radar_monitor_collector_peers",
+            "Peers of the route collector by address family (ipv4, ipv6, all).",
+            labels=["collector", "family"],
+        )
+        for name, c in sorted(state.collectors().items()):
+            for stream in STREAMS:
+                ts = c.timestamp(stream)
+                # No timestamp means the collector has no such feed: no series rather than 0.
+                if ts is not None:
+                    updated.add_metric([name, stream], ts.timestamp())
+            peers.add_metric([name, "ipv4"], c.peers_v4)
+            peers.add_metric([name, "ipv6"], c.peers_v6)
+            peers.add_metric([name, "all"], c.peers)
+        yield updated
+        yield peers
+
+    def _alerts(self, state: MonitorState) -> Iterator[Metric]:
+        active = GaugeMetricFamily(
+            "radar_monitor_alert_active",
+            "1 for each pending or firing alert; resolved alerts have no series.",
+            labels=["rule", "severity", "prefix", "subject", "state", "silenced"],
+        )
+        for key in sorted(state.book.alerts):
+            alert = state.book.alerts[key]
+            rule, prefix, subject = key
+            if alert.state in ALERT_STATES:
+                active.add_metric(
+                    [
+                        rule,
+                        alert.finding.severity.value,
+                        prefix,
+                        subject,
+                        alert.state.value,
+                        "true" if alert.silenced else "false",
+                    ],
+                    1,
+                )
+        yield active
+
+    def _daemon(self, state: MonitorState) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "radar_monitor_notification_queue_length",
+            "Notifications waiting in the outbox for delivery or retry.",
+            value=len(state.outbox),
+        )
+        yield GaugeMetricFamily(
+            "radar_monitor_config_last_reload_successful",
+            "1 if the last configuration (re)load succeeded, 0 if it was rejected.",
+            value=1 if state.reload_ok else 0,
+        )
+        yield GaugeMetricFamily(
+            "radar_monitor_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful configuration load.",
+            value=state.reload_time,
+        )
+        yield GaugeMetricFamily(
+            "radar_monitor_state_persistence_ok",
+            "1 if the state database accepted the last write, 0 while it is unavailable.",
+            value=0 if state.store_error else 1,
+        )
+
+
+class Metrics:
+    """The daemon's own registry (never the global one, so tests and reloads stay isolated)."""
+
+    def __init__(self, get_state: Callable[[], MonitorState], version: str = __version__) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "radar_monitor_api_requests_total",
+            "Radar API requests (each attempt, retries included) by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in REQUEST_OUTCOMES:
+            self._requests.labels(outcome)
+        self._duration = Histogram(
+            "radar_monitor_api_request_duration_seconds",
+            "Duration of Radar API request attempts, whatever the outcome.",
+            buckets=REQUEST_BUCKETS,
+            registry=self.registry,
+        )
+        self._notifications = Counter(
+            "radar_monitor_notifications_total",
+            "Notification delivery attempts by channel and outcome.",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        build = Gauge(
+            "radar_monitor_build_info",
+            "Always 1; the version label says which radar-monitor is running.",
+            ["version"],
+            registry=self.registry,
+        )
+        build.labels(version).set(1)
+        self.registry.register(StateCollector(get_state))
+
+    def observe_request(self, outcome: str, seconds: float) -> None:
+        """Count one API attempt and its duration (the `RadarClient` observer)."""
+        self._requests.labels(outcome).inc()
+        self._duration.observe(seconds)
+
+    def notification(self, channel: str, outcome: str) -> None:
+        """Count one delivery attempt to `channel`."""
+        self._notifications.labels(channel, outcome).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The text exposition of every metric and its content type."""
+        # The classic 0.0.4 type is what generate_latest's default escaping produces;
+        # CONTENT_TYPE_LATEST (1.0.0) would promise UTF-8 names we do not use.
+        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4

@@ -1,0 +1,291 @@
+"""Notification text, all in one place: one title and plain-text body per group of events."""
+
+from __future__ import annotations
+
+import ipaddress
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from monitor.alerts import Alert, AlertEvent, EventKind, Evidence, OriginEvidence
+from monitor.rules.base import Severity, percent
+
+#: A group message lists this many alerts one by one and only counts the rest, so that a
+#: burst (200 prefixes withdrawn in one cycle) stays one readable message.
+DETAIL_LIMIT = 20
+#: Sample AS paths shown for a single alert.
+PATH_SAMPLES = 3
+#: Characters kept of one external string (AS name, description, message) in full detail.
+FIELD_LIMIT = 300
+#: Characters kept of a finding message on a group line.
+LINE_MESSAGE_LIMIT = 160
+
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_KIND_RANK = {EventKind.FIRING: 0, EventKind.REPEAT: 1, EventKind.RESOLVED: 2}
+_KIND_COUNT_LABEL = {
+    EventKind.FIRING: "firing",
+    EventKind.REPEAT: "still firing",
+    EventKind.RESOLVED: "resolved",
+}
+# Look-alikes for the characters chat services parse as markup: `<!channel>`, `<@U123>`,
+# `<http://evil|click>` need angle brackets, `[x](http://evil)` needs square brackets.
+_DEFUSE = str.maketrans({"<": "\u2039", ">": "\u203a", "[": "\uff3b", "]": "\uff3d"})
+_ZWJ = "\u200d"
+
+
+def neutralise(text: str, limit: int = FIELD_LIMIT) -> str:
+    """`text` from outside (AS names, descriptions, collectors, messages) made inert for chat.
+
+    Mentions (`@here`, `<!channel>`, `<@U123>`) and links (`<url|text>`, `[text](url)`) are
+    defused with look-alike characters and a zero-width joiner after `@`; control and format
+    characters (newlines that would fake extra fields, bidi overrides) are removed, and the
+    result is capped at `limit` characters so one hostile field cannot flood the message.
+    """
+    kept: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "\t\n\r" or category in ("Zl", "Zp"):
+            kept.append(" ")
+        elif category not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            kept.append(char)
+    clean = " ".join("".join(kept).split())
+    if len(clean) > limit:
+        clean = clean[: limit - 1].rstrip() + "…"
+    return clean.translate(_DEFUSE).replace("@", "@" + _ZWJ)
+
+
+#: Groups up to this size are shown in full detail; larger ones one line per alert.
+FULL_DETAIL_MAX = 3
+
+
+def render(events: Sequence[AlertEvent]) -> tuple[str, str]:
+    """(title, body) of the one message that tells a channel about `events`."""
+    if not events:
+        raise ValueError("render() needs at least one event")
+    if len(events) == 1:
+        return _single_title(events[0]), _single_body(events[0])
+    if len(events) <= FULL_DETAIL_MAX:
+        # A few alerts at once (a hijack is usually rpki-invalid + unexpected-origin): every
+        # one in full, since on-call acts on the details.
+        return _group_title(events), "\n\n----\n\n".join(_single_body(e) for e in events)
+    return _group_title(events), _group_body(events)
+
+
+def duration(seconds: float) -> str:
+    """3720 → `1h2m`: the two largest units, for "RESOLVED after …"."""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    while len(parts) > 1 and parts[0][0] == 0:
+        parts.pop(0)
+    shown = parts[:2]
+    if len(shown) == 2 and shown[1][0] == 0:
+        shown = shown[:1]
+    return "".join(f"{value}{unit}" for value, unit in shown)
+
+
+def prefix_links(prefix: str) -> list[tuple[str, str]]:
+    """(site, URL) pairs where on-call can look at `prefix` (none if it is not a CIDR)."""
+    try:
+        network = str(ipaddress.ip_network(prefix, strict=False))
+    except ValueError:
+        return []
+    return [
+        ("Radar", f"https://radar.cloudflare.com/routing/prefix/{network}"),
+        ("bgp.tools", f"https://bgp.tools/prefix/{network}"),
+        ("RIPEstat", f"https://stat.ripe.net/{network}"),
+    ]
+
+
+def _status(event: AlertEvent) -> str:
+    """FIRING, REPEAT (firing for 4h) or RESOLVED after 1h2m."""
+    if event.kind is EventKind.RESOLVED:
+        return f"RESOLVED after {duration(event.duration)}"
+    if event.kind is EventKind.REPEAT:
+        return f"REPEAT (firing for {duration(event.duration)})"
+    return "FIRING"
+
+
+def _subject(alert: Alert, with_name: bool) -> str:
+    """`AS666`, `AS666 EVIL-NET` or the collector name; empty for the prefix itself."""
+    finding = alert.finding
+    if finding.origin is not None:
+        name = _origin(alert.evidence, finding.origin)
+        if with_name and name is not None and name.as_name:
+            return f"AS{finding.origin} {neutralise(name.as_name, 60)}"
+        return f"AS{finding.origin}"
+    return neutralise(finding.collector or "", 60)
+
+
+def _what(alert: Alert, with_name: bool = False) -> str:
+    """`unexpected-origin 192.0.2.0/24 (AS666)`: the rule and what it is about."""
+    finding = alert.finding
+    parts = [neutralise(finding.rule, 80)]
+    if finding.prefix:
+        parts.append(neutralise(finding.prefix, 60))
+    subject = _subject(alert, with_name)
+    if subject:
+        parts.append(f"({subject})" if finding.prefix else subject)
+    return " ".join(parts)
+
+
+def _origin(evidence: Evidence | None, asn: int) -> OriginEvidence | None:
+    """What Radar showed about origin `asn`, if it was seen."""
+    if evidence is None:
+        return None
+    return next((o for o in evidence.origins if o.asn == asn), None)
+
+
+def _when(moment: datetime | None) -> str:
+    """`2026-11-28 12:00:00 UTC`: one zone for everyone on call."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "unknown"
+
+
+def _single_title(event: AlertEvent) -> str:
+    """`[CRITICAL] FIRING: unexpected-origin 192.0.2.0/24 (AS666)`."""
+    severity = event.alert.finding.severity.value.upper()
+    kind = event.kind.value.upper()
+    return f"[{severity}] {kind}: {_what(event.alert)}"
+
+
+def _single_body(event: AlertEvent) -> str:
+    """Everything on-call needs to act on one alert without opening another tool first."""
+    alert = event.alert
+    finding = alert.finding
+    evidence = alert.evidence
+    lines = [f"{_status(event)}: {_what(alert, with_name=True)}"]
+    if finding.prefix:
+        description = neutralise(evidence.description) if evidence else ""
+        lines.append(
+            f"Prefix: {neutralise(finding.prefix, 60)}"
+            + (f" ({description})" if description else "")
+        )
+    lines += [
+        f"Rule: {neutralise(finding.rule, 80)} ({neutralise(finding.type, 40)}), "
+        f"severity {finding.severity.value.upper()}",
+        f"Finding: {neutralise(finding.message)}",
+        f"Started: {_when(alert.started_at)}; firing since {_when(alert.fired_at)}",
+    ]
+    if event.kind is EventKind.RESOLVED:
+        lines.append(f"Resolved: {_when(alert.resolved_at or event.at)}")
+    if finding.labels:
+        labels = ", ".join(
+            f"{neutralise(k, 40)}={neutralise(v, 80)}" for k, v in sorted(finding.labels.items())
+        )
+        lines.append(f"Labels: {labels}")
+    if evidence is not None:
+        lines += _evidence_lines(evidence)
+    if finding.prefix:
+        lines.append("")
+        lines += [f"{site}: {url}" for site, url in prefix_links(finding.prefix)]
+    return "\n".join(lines)
+
+
+def _origin_label(origin: OriginEvidence) -> str:
+    """`AS64500 EXAMPLE-NET (US)`."""
+    name = neutralise(origin.as_name, 80)
+    country = neutralise(origin.country, 8)
+    label = f"AS{origin.asn}"
+    if name:
+        label += f" {name}"
+    return f"{label} ({country})" if country else label
+
+
+def _evidence_lines(evidence: Evidence) -> list[str]:
+    """Origins, RPKI, visibility, sample paths and data time as Radar showed them."""
+    lines: list[str] = []
+    if evidence.expected_origins:
+        expected = []
+        for asn in evidence.expected_origins:
+            seen = _origin(evidence, asn)
+            expected.append(_origin_label(seen) if seen else f"AS{asn} (not seen)")
+        lines.append(f"Expected origins: {', '.join(expected)}")
+    if evidence.origins:
+        lines.append("Observed origins:")
+        for o in evidence.origins:
+            verdict = "expected" if o.expected else "UNEXPECTED"
+            lines.append(
+                f"  {_origin_label(o)}: {verdict}, RPKI {neutralise(o.rpki, 20)}, "
+                f"seen by {percent(o.visibility)} of peers ({o.visible_peers}/{o.total_peers})"
+            )
+    elif evidence.data_time is not None:
+        lines.append("Observed origins: none (the prefix is not announced)")
+    if evidence.visibility is not None:
+        lines.append(
+            f"Visibility through expected origins: {percent(evidence.visibility)} "
+            f"({evidence.visible_peers}/{evidence.total_peers} peers)"
+        )
+    if evidence.sample_paths:
+        lines.append("Sample AS paths:")
+        for path, collector in evidence.sample_paths[:PATH_SAMPLES]:
+            hops = " ".join(str(asn) for asn in path) or "(empty)"
+            lines.append(f"  {hops} (via {neutralise(collector, 60)})")
+    if evidence.data_time is not None:
+        lines.append(f"Radar data time: {_when(evidence.data_time)}")
+    return lines
+
+
+def _counts(events: Iterable[AlertEvent]) -> str:
+    """`2 firing, 1 resolved`."""
+    counts = Counter(e.kind for e in events)
+    return ", ".join(
+        f"{counts[kind]} {_KIND_COUNT_LABEL[kind]}" for kind in _KIND_RANK if counts[kind]
+    )
+
+
+def _group_title(events: Sequence[AlertEvent]) -> str:
+    """`[3 alerts] 2 firing, 1 resolved`."""
+    return f"[{len(events)} alerts] {_counts(events)}"
+
+
+def _order(event: AlertEvent) -> tuple[int, int, str, tuple[int, int, int], str, str]:
+    """Active before resolved, most severe first, then by rule and address."""
+    rule, prefix, subject = event.alert.key
+    return (
+        _KIND_RANK[event.kind],
+        _SEVERITY_RANK[event.alert.finding.severity],
+        rule,
+        _address_key(prefix),
+        prefix,
+        subject,
+    )
+
+
+def _address_key(prefix: str) -> tuple[int, int, int]:
+    """10.0.2.0/24 before 10.0.10.0/24 (text order would swap them); non-CIDRs first."""
+    try:
+        network = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        return (0, 0, 0)
+    return (network.version, int(network.network_address), network.prefixlen)
+
+
+def _group_body(events: Sequence[AlertEvent]) -> str:
+    """Totals, then the most urgent alerts one line each, then how many more."""
+    ordered = sorted(events, key=_order)
+    severities = Counter(e.alert.finding.severity for e in events)
+    rules = Counter(e.alert.finding.rule for e in events)
+    lines = [
+        f"{len(events)} alerts: {_counts(events)}",
+        "By severity: "
+        + ", ".join(f"{severities[s]} {s.value}" for s in _SEVERITY_RANK if severities[s]),
+        "By rule: " + ", ".join(f"{neutralise(rule, 80)} {n}" for rule, n in sorted(rules.items())),
+        "",
+    ]
+    for event in ordered[:DETAIL_LIMIT]:
+        finding = event.alert.finding
+        message = neutralise(finding.message, LINE_MESSAGE_LIMIT)
+        lines.append(
+            f"{_status(event)} [{finding.severity.value.upper()}] "
+            f"{_what(event.alert, with_name=True)}: {message}"
+        )
+        links = prefix_links(finding.prefix) if finding.prefix else []
+        if links:
+            lines.append(f"  {links[0][1]}")
+    rest = ordered[DETAIL_LIMIT:]
+    if rest:
+        lines += ["", f"… and {len(rest)} more ({_counts(rest)})"]
+    return "\n".join(lines)

@@ -1,0 +1,251 @@
+"""/metrics: the exposition passes promtool, mirrors the state exactly, and never goes stale."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from subprocess import PIPE, STDOUT
+
+import aiohttp
+
+from monitor.alerts import AlertState
+from monitor.metrics import Metrics
+from monitor.rules import Severity
+from monitor.state import MonitorState
+from monitor.web import make_app
+from tests.builders import alert, answer, collector, monitor_state, origin, serving
+from tests.tools import require_tool
+
+CONFIG = """
+prefixes:
+  - prefix: 192.0.2.0/24
+    origins: [64500]
+    labels: {team: edge}
+  - prefix: 2001:db8::/32
+    origins: [64501]
+rules:
+  - {name: rpki-invalid, type: rpki_invalid, severity: critical}
+"""
+V4, V6 = "192.0.2.0/24", "2001:db8::/32"
+
+
+def known_state() -> MonitorState:
+    """A hijack in progress on V4 (AS64666, RPKI invalid); V6 has failed twice since its answer."""
+    state = monitor_state(CONFIG)
+    v4 = state.prefixes[V4]
+    v4.answer = answer(
+        V4,
+        origins=(origin(64500, 990), origin(64666, 10, rpki="invalid")),
+        collectors=(
+            collector("rrc00", timedelta(minutes=1), updates_age=timedelta(minutes=5)),
+            collector("route-views2", None),
+        ),
+    )
+    v4.last_success = 1_795_867_200.0
+    v6 = state.prefixes[V6]
+    v6.answer = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)
+    v6.failures = 2
+    v6.error = "no complete answer within 20s"
+    state.reload_time = 1_795_860_000.0
+    return state
+
+
+async def scrape(state: MonitorState, metrics: Metrics | None = None) -> str:
+    """The /metrics body served over HTTP for `state`."""
+    metrics = metrics or Metrics(lambda: state, version="1.2.3")
+    app = make_app(lambda: state, metrics, max_data_age=600)
+    async with (
+        serving(app) as url,
+        aiohttp.ClientSession() as http,
+        http.get(f"{url}/metrics") as resp,
+    ):
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        return await resp.text()
+
+
+def samples(text: str, name: str) -> list[str]:
+    """The sample lines of metric family `name`."""
+    return [line for line in text.splitlines() if line.startswith((f"{name}{{", f"{name} "))]
+
+
+async def test_promtool_accepts_the_exposition() -> None:
+    promtool = require_tool("promtool")
+    state = known_state()
+    state.book.alerts.update(
+        {a.key: a for a in (alert("rpki-invalid", V4, origin=64666), alert("stale", None))}
+    )
+    metrics = Metrics(lambda: state)
+    metrics.observe_request("success", 0.3)
+    metrics.observe_request("error", 31.0)
+    metrics.notification("ops", "sent")
+    text = await scrape(state, metrics)
+    check = await asyncio.create_subprocess_exec(
+        promtool, "check", "metrics", stdin=PIPE, stdout=PIPE, stderr=STDOUT
+    )
+    output, _ = await check.communicate(text.encode())
+    assert (check.returncode, output.decode()) == (0, "")
+
+
+async def test_exact_samples_of_a_known_state() -> None:
+    text = await scrape(known_state())
+    lines = set(text.splitlines())
+    v4 = 'origin="64500",prefix="192.0.2.0/24"'
+    hijack = 'origin="64666",prefix="192.0.2.0/24"'
+    expected = {
+        f"radar_monitor_prefix_visibility_ratio{{{v4}}} 0.99",
+        f"radar_monitor_prefix_visibility_ratio{{{hijack}}} 0.01",
+        f"radar_monitor_prefix_visible_peers{{{v4}}} 990.0",
+        f"radar_monitor_prefix_total_peers{{{hijack}}} 1000.0",
+        f"radar_monitor_prefix_origin_expected{{{v4}}} 1.0",
+        f"radar_monitor_prefix_origin_expected{{{hijack}}} 0.0",
+        f'radar_monitor_prefix_rpki_status{{{hijack},status="invalid"}} 1.0',
+        'radar_monitor_prefix_rpki_status{origin="64501",prefix="2001:db8::/32",status="unknown"}'
+        " 1.0",
+        'radar_monitor_prefix_expected_visibility_ratio{prefix="192.0.2.0/24"} 0.99',
+        'radar_monitor_prefix_expected_visibility_ratio{prefix="2001:db8::/32"} 0.5',
+        'radar_monitor_prefix_routes{prefix="192.0.2.0/24"} 2.0',
+        # NOW - 30 s; V6's answer has no data_time and so no series.
+        'radar_monitor_prefix_data_timestamp_seconds{prefix="192.0.2.0/24"} 1.79586717e+09',
+        'radar_monitor_prefix_last_success_timestamp_seconds{prefix="192.0.2.0/24"} 1.7958672e+09',
+        'radar_monitor_prefix_fetch_failures{prefix="192.0.2.0/24"} 0.0',
+        'radar_monitor_prefix_fetch_failures{prefix="2001:db8::/32"} 2.0',
+        'radar_monitor_collector_last_update_timestamp_seconds{collector="rrc00",stream="realtime"}'
+        " 1.79586714e+09",
+        'radar_monitor_collector_last_update_timestamp_seconds{collector="rrc00",stream="updates"}'
+        " 1.7958669e+09",
+        'radar_monitor_collector_last_update_timestamp_seconds{collector="rrc00",stream="rib"}'
+        " 1.79586e+09",
+        'radar_monitor_collector_peers{collector="rrc00",family="ipv4"} 30.0',
+        'radar_monitor_collector_peers{collector="rrc00",family="ipv6"} 10.0',
+        'radar_monitor_collector_peers{collector="rrc00",family="all"} 40.0',
+        "radar_monitor_notification_queue_length 0.0",
+        "radar_monitor_config_last_reload_successful 1.0",
+        "radar_monitor_config_last_reload_success_timestamp_seconds 1.79586e+09",
+        "radar_monitor_state_persistence_ok 1.0",
+        'radar_monitor_build_info{version="1.2.3"} 1.0',
+        'radar_monitor_api_requests_total{outcome="too_large"} 0.0',
+    }
+    assert expected - lines == set()
+    assert samples(text, "radar_monitor_prefix_data_timestamp_seconds") == [
+        'radar_monitor_prefix_data_timestamp_seconds{prefix="192.0.2.0/24"} 1.79586717e+09'
+    ]
+    # route-views2 has no realtime or updates feed: only its rib stream has a timestamp.
+    assert [
+        line
+        for line in samples(text, "radar_monitor_collector_last_update_timestamp_seconds")
+        if "route-views2" in line
+    ] == [
+        'radar_monitor_collector_last_update_timestamp_seconds{collector="route-views2",'
+        'stream="rib"} 1.79586e+09'
+    ]
+    # Config labels (team=edge) stay out of the metrics; every family documents itself.
+    assert "team" not in text
+    families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+    helped = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP")}
+    assert families == helped
+
+
+async def test_rpki_status_has_three_series_per_origin_and_one_is_set() -> None:
+    text = await scrape(known_state())
+    rows = samples(text, "radar_monitor_prefix_rpki_status")
+    for asn, current in (("64500", "valid"), ("64666", "invalid"), ("64501", "unknown")):
+        mine = [r for r in rows if f'origin="{asn}"' in r]
+        assert sorted(r.split('status="')[1].split('"')[0] for r in mine) == [
+            "invalid",
+            "unknown",
+            "valid",
+        ]
+        assert [r for r in mine if r.endswith(" 1.0")] == [
+            r for r in mine if f'status="{current}"' in r
+        ]
+
+
+async def test_series_of_a_vanished_origin_are_gone_on_the_next_scrape() -> None:
+    state = known_state()
+    metrics = Metrics(lambda: state)
+    assert 'origin="64666"' in await scrape(state, metrics)
+    state.prefixes[V4].answer = answer(V4, origins=(origin(64500, 1000),))
+    text = await scrape(state, metrics)
+    assert 'origin="64666"' not in text
+    assert 'radar_monitor_prefix_visibility_ratio{origin="64500",prefix="192.0.2.0/24"} 1.0' in text
+
+
+async def test_collector_reads_the_state_swapped_in_on_reload() -> None:
+    states = [known_state()]
+    metrics = Metrics(lambda: states[0])
+    app = make_app(lambda: states[0], metrics, max_data_age=600)
+    states[0] = monitor_state("prefixes: [{prefix: 198.51.100.0/24, origins: [64500]}]")
+    async with (
+        serving(app) as url,
+        aiohttp.ClientSession() as http,
+        http.get(f"{url}/metrics") as resp,
+    ):
+        text = await resp.text()
+    assert samples(text, "radar_monitor_prefix_fetch_failures") == [
+        'radar_monitor_prefix_fetch_failures{prefix="198.51.100.0/24"} 0.0'
+    ]
+    assert "192.0.2.0/24" not in text
+
+
+async def test_alert_active_reflects_pending_firing_and_silenced() -> None:
+    state = known_state()
+    pending = alert("low", V6, severity=Severity.WARNING, state=AlertState.PENDING)
+    firing = alert("rpki-invalid", V4, origin=64666)
+    muted = alert("stale", None, severity=Severity.INFO, collector="rrc00", silenced=True)
+    state.book.alerts.update({a.key: a for a in (pending, firing, muted)})
+    rows = samples(await scrape(state), "radar_monitor_alert_active")
+    assert rows == [
+        'radar_monitor_alert_active{prefix="2001:db8::/32",rule="low",severity="warning",'
+        'silenced="false",state="pending",subject=""} 1.0',
+        'radar_monitor_alert_active{prefix="192.0.2.0/24",rule="rpki-invalid",'
+        'severity="critical",silenced="false",state="firing",subject="64666"} 1.0',
+        'radar_monitor_alert_active{prefix="",rule="stale",severity="info",silenced="true",'
+        'state="firing",subject="rrc00"} 1.0',
+    ]
+    del state.book.alerts[firing.key]
+    assert len(samples(await scrape(state), "radar_monitor_alert_active")) == 2
+
+
+async def test_daemon_gauges_follow_the_state() -> None:
+    state = known_state()
+    state.store_error = "disk I/O error"
+    state.reload_ok = False
+    state.outbox.add("ops", {"kind": "firing"}, now=0.0)
+    text = await scrape(state)
+    assert "radar_monitor_state_persistence_ok 0.0" in text
+    assert "radar_monitor_config_last_reload_successful 0.0" in text
+    assert "radar_monitor_notification_queue_length 1.0" in text
+
+
+async def test_request_and_notification_counters() -> None:
+    state = known_state()
+    metrics = Metrics(lambda: state)
+    metrics.observe_request("success", 0.3)
+    metrics.observe_request("rate_limited", 0.07)
+    metrics.observe_request("success", 25.0)
+    metrics.notification("ops", "sent")
+    metrics.notification("ops", "failed")
+    metrics.notification("ops", "sent")
+    text = await scrape(state, metrics)
+    for line in (
+        'radar_monitor_api_requests_total{outcome="success"} 2.0',
+        'radar_monitor_api_requests_total{outcome="rate_limited"} 1.0',
+        'radar_monitor_api_requests_total{outcome="transient"} 0.0',
+        'radar_monitor_api_request_duration_seconds_bucket{le="0.1"} 1.0',
+        'radar_monitor_api_request_duration_seconds_bucket{le="0.5"} 2.0',
+        'radar_monitor_api_request_duration_seconds_bucket{le="20.0"} 2.0',
+        'radar_monitor_api_request_duration_seconds_bucket{le="30.0"} 3.0',
+        "radar_monitor_api_request_duration_seconds_count 3.0",
+        'radar_monitor_notifications_total{channel="ops",outcome="sent"} 2.0',
+        'radar_monitor_notifications_total{channel="ops",outcome="failed"} 1.0',
+    ):
+        assert line in text.splitlines()
+
+
+def test_registries_are_private() -> None:
+    """Two instances (a test and a daemon, or two tests) must not collide on metric names."""
+    state = known_state()
+    first, second = Metrics(lambda: state), Metrics(lambda: state)
+    first.observe_request("success", 1.0)
+    assert b'radar_monitor_api_requests_total{outcome="success"} 0.0' in second.render()[0]
