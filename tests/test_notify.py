@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -12,74 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP
 
 from monitor.config import ChannelConfig
 from monitor.notify import TEST_TITLE, Notifier
 from monitor.outbox import Outbox, OutboxItem, event_payload
 from monitor.rules import Severity
 from monitor.secret import Secret
+from tests.receivers import Mailbox, Receiver
 from tests.test_templates import HOSTILE, burst, make_event
 
 GROUP_WAIT = 0.2
 PASSWORD = "s3cr3tpw"
-
-
-@dataclass
-class Post:
-    """One request a receiver got."""
-
-    path: str
-    doc: dict[str, Any]
-    at: float
-
-
-class Receiver:
-    """A JSON webhook endpoint on 127.0.0.1 that records POSTs and answers as told."""
-
-    def __init__(self) -> None:
-        self.posts: list[Post] = []
-        #: Status codes for the next requests to each path, in order; 200 once used up.
-        self.statuses: dict[str, list[int]] = {}
-        #: Paths whose requests never get an answer (until the test ends).
-        self.hang: set[str] = set()
-        self.release = asyncio.Event()
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        app = web.Application()
-        app.router.add_post("/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Answer the hanging requests, then shut down."""
-        self.release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def url(self, path: str, credentials: str = "") -> str:
-        """The Apprise json:// URL that posts to `path` here."""
-        auth = f"{credentials}@" if credentials else ""
-        return f"json://{auth}127.0.0.1:{self.port}/{path}"
-
-    def at(self, path: str) -> list[Post]:
-        """The requests to `path`."""
-        return [p for p in self.posts if p.path == path]
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        path = request.match_info["path"]
-        self.posts.append(Post(path, await request.json(), time.monotonic()))
-        if path in self.hang:
-            await self.release.wait()
-        statuses = self.statuses.get(path)
-        return web.Response(status=statuses.pop(0) if statuses else 200)
 
 
 @dataclass
@@ -258,20 +200,6 @@ async def test_hanging_channel_does_not_delay_another(
     assert receiver.at("fast")[1].at - enqueued < GROUP_WAIT + 0.4
     await until(lambda: ("slow", "timeout") in h.results)
     assert "slow" in {i.channel for i in h.outbox.items.values()}
-
-
-class Mailbox:
-    """aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, email.message.EmailMessage)
-        self.messages.append(message)
-        return "250 OK"
 
 
 async def test_email_arrives_with_subject_and_body(make_harness: Callable[..., Harness]) -> None:

@@ -1,0 +1,174 @@
+"""Runs the real daemon as a subprocess with a notify socket, and reads what it shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.receivers import free_port
+
+TOKEN = "test-token"
+
+
+def wait_for(
+    predicate: Callable[[], object], within: float = 20.0, what: str = "condition"
+) -> None:
+    """Poll `predicate` until it is truthy; fail the test naming `what` otherwise."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+
+
+class NotifySocket:
+    """A `$NOTIFY_SOCKET` the test owns: records every sd_notify datagram."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[dict[str, str]] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._stop = False
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop:
+            try:
+                data = self._sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append(fields)
+
+    def having(self, key: str) -> list[dict[str, str]]:
+        """Messages that carry `key`."""
+        return [m for m in self.messages if key in m]
+
+    def close(self) -> None:
+        """Stop reading and remove the socket."""
+        self._stop = True
+        self._thread.join(2)
+        self._sock.close()
+
+
+class DaemonProcess:
+    """`python -m monitor run --config FILE` with its own port, socket and log file."""
+
+    def __init__(self, tmp: Path, config: Path, env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.config = config
+        self.log_path = tmp / f"daemon-{time.monotonic_ns()}.log"
+        self.notify = NotifySocket(tmp / f"notify-{time.monotonic_ns()}.sock")
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, log_format: str = "human") -> DaemonProcess:
+        """Start the daemon (debug logging, so secret-leak checks see everything)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        env.update({"CLOUDFLARE_API_TOKEN": TOKEN, "NOTIFY_SOCKET": str(self.notify.path)})
+        env.update(self.extra_env)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--log-level",
+                "debug",
+                "--log-format",
+                log_format,
+                "run",
+                "--config",
+                str(self.config),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        return self
+
+    @property
+    def log(self) -> str:
+        """Everything the daemon wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, within: float = 30.0) -> None:
+        """Wait for READY=1 (sent after the first full cycle)."""
+        wait_for(lambda: self.notify.having("READY") or self._died(), within, "READY=1")
+        assert self.notify.having("READY"), f"daemon died:\n{self.log}"
+
+    def _died(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send `sig` to the daemon."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self._log.close()
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+        self._log.close()
+
+    def close(self) -> None:
+        """Make sure nothing is left running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+        self.notify.close()
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """GET http://127.0.0.1:port/path → (status, body)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def alerts(port: int) -> list[dict[str, Any]]:
+    """The daemon's /api/v1/alerts."""
+    status, body = http_get(port, "/api/v1/alerts")
+    assert status == 200, body
+    result: list[dict[str, Any]] = json.loads(body)["alerts"]
+    return result
+
+
+def metric(port: int, line_prefix: str) -> float | None:
+    """The value of the first /metrics sample whose line starts with `line_prefix`."""
+    _, body = http_get(port, "/metrics")
+    for line in body.splitlines():
+        if line.startswith(line_prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+__all__ = ["DaemonProcess", "NotifySocket", "alerts", "free_port", "http_get", "metric", "wait_for"]
