@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from monitor.model import normalise_collector
 from monitor.rules import RULE_TYPES, Rule, Severity, Target
 from monitor.rules.base import name_of
@@ -25,11 +23,13 @@ from monitor.validate import (
     describe_value,
     join,
     labels,
+    load_yaml,
     one_of,
     parse_asn,
     parse_duration,
     parse_prefix,
     positive_int,
+    read_limited,
     string,
     string_list,
 )
@@ -198,30 +198,12 @@ def interpolate(value: Any, path: str) -> Any:
 def load_config(path: str | Path) -> Config:
     """Read, parse and validate the file; every problem is a ConfigError naming file and key."""
     file = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError("", f"cannot read: {exc.strerror or exc}", file) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError("", f"larger than {MAX_CONFIG_BYTES} bytes", file)
+    raw = read_limited(path, MAX_CONFIG_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("", "not UTF-8 text", file) from None
     return parse_config(text, file)
-
-
-class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases: configs need none, and alias bombs expand exponentially."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise ConfigError(
-                f"line {event.start_mark.line + 1}", "YAML aliases (*name) are not supported"
-            )
-        return super().compose_node(parent, index)
 
 
 def parse_config(text: str, file: str = "") -> Config:
@@ -233,15 +215,7 @@ def parse_config(text: str, file: str = "") -> Config:
 
 
 def _parse(text: str, file: str) -> Config:
-    try:
-        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(where, f"invalid YAML: {problem}", file) from None
-    except RecursionError:
-        raise ConfigError("", "invalid YAML: nested too deeply", file) from None
+    data = load_yaml(text)
     if data is None:
         raise ConfigError("", "the file is empty", file)
     top = Section(interpolate(data, ""), "")

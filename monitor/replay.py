@@ -74,7 +74,6 @@ from types import TracebackType
 from typing import Any
 
 import msgspec
-import yaml
 
 from monitor.model import (
     Collector,
@@ -98,9 +97,11 @@ from monitor.validate import (
     Section,
     boolean,
     describe_value,
+    load_yaml,
     one_of,
     parse_prefix,
     positive_int,
+    read_limited,
     string,
 )
 
@@ -194,40 +195,13 @@ def bundled(name: str) -> Path:
     return path
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader refusing aliases: re-encoding answers would expand alias bombs exponentially."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise ConfigError(
-                f"line {event.start_mark.line + 1}", "YAML aliases (*name) are not supported"
-            )
-        return super().compose_node(parent, index)
-
-
 def load_timeline(path: str | Path) -> Timeline:
     """Read and validate a timeline; every problem is a ConfigError naming the file and step."""
     file = str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_TIMELINE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError("", f"cannot read: {exc.strerror or exc}", file) from None
-    if len(raw) > MAX_TIMELINE_BYTES:
-        raise ConfigError("", f"larger than {MAX_TIMELINE_BYTES} bytes", file)
-    try:
-        data = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-        return _timeline(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(where, f"invalid YAML: {problem}", file) from None
-    except RecursionError:
-        raise ConfigError("", "invalid YAML: nested too deeply", file) from None
+        return _timeline(load_yaml(read_limited(path, MAX_TIMELINE_BYTES)))
     except ConfigError as exc:
-        raise exc.in_file(file) from None
+        raise exc if exc.file else exc.in_file(file) from None
 
 
 def _timeline(data: Any) -> Timeline:

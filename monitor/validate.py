@@ -6,7 +6,10 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 
@@ -227,3 +230,40 @@ def one_of(*choices: str) -> Callable[[Any, str], str]:
         return str(value)
 
     return convert
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader refusing aliases: our files need none, and alias bombs expand exponentially."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise ConfigError(
+                f"line {event.start_mark.line + 1}", "YAML aliases (*name) are not supported"
+            )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """Parse untrusted YAML safely; syntax problems are ConfigErrors naming the line."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(where, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError("", "invalid YAML: nested too deeply") from None
+
+
+def read_limited(path: str | Path, limit: int) -> bytes:
+    """The file's bytes; unreadable or larger than `limit` is a ConfigError naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError("", f"cannot read: {exc.strerror or exc}", str(path)) from None
+    if len(raw) > limit:
+        raise ConfigError("", f"larger than {limit} bytes", str(path))
+    return raw

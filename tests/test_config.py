@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from monitor.config import load_config, parse_config
+from monitor.rules import Severity
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.validate import ConfigError
@@ -183,3 +185,105 @@ def test_round_trip_of_every_rule_option() -> None:
     config = parse_config(yaml.safe_dump(data))
     rule = config.rules[3]
     assert (rule.keep_firing_for, dict(rule.labels)) == (600.0, {"runbook": "x"})
+
+
+DAEMON = """
+notifications:
+  repeat_interval: 2h
+  send_resolved: false
+  channels:
+    - {name: pager, url: "json://127.0.0.1:1/x", severities: [critical]}
+    - {name: noc, url_file: URL_FILE, rules: [low-visibility, source-unreachable]}
+http: {listen: "[::1]:9999"}
+state: {path: /var/tmp/x.db}
+silences:
+  - matchers: {prefix: 192.0.2.0/23, rule: low-visibility}
+    starts: 2026-12-01T02:00:00Z
+    ends: 2026-12-01T04:00:00Z
+    comment: planned maintenance
+  - {matchers: {origin: AS666}, until: "2026-12-24T00:00:00", comment: known lab ASN}
+"""
+
+
+def test_daemon_sections(tmp_path: Path) -> None:
+    url_file = tmp_path / "url"
+    url_file.write_text("mailto://user:pw@example.org\n")
+    config = parse_config(BASE + DAEMON.replace("URL_FILE", str(url_file)))
+    n = config.notifications
+    assert (n.repeat_interval, n.send_resolved) == (7200, False)
+    pager, noc = n.channels
+    assert pager.routes("rpki-invalid", Severity.CRITICAL)
+    assert not pager.routes("rpki-invalid", Severity.WARNING)
+    assert noc.url.reveal() == "mailto://user:pw@example.org"
+    assert "pw" not in repr(noc)
+    assert noc.routes("low-visibility", Severity.INFO) and not noc.routes(
+        "rpki-invalid", Severity.INFO
+    )
+    assert (config.http.host, config.http.port) == ("::1", 9999)
+    assert config.state.path == Path("/var/tmp/x.db")
+    maintenance, lab = config.silences
+    assert maintenance.active(datetime(2026, 12, 1, 3, tzinfo=UTC))
+    assert not maintenance.active(datetime(2026, 12, 1, 4, tzinfo=UTC))
+    assert maintenance.matches("low-visibility", "192.0.2.0/24", None, None)
+    assert lab.origin == 666 and lab.ends == datetime(2026, 12, 24, tzinfo=UTC)
+
+
+def test_state_defaults_to_the_systemd_state_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/radar-monitor")
+    assert parse_config(BASE).state.path == Path("/var/lib/radar-monitor/state.db")
+    monkeypatch.delenv("STATE_DIRECTORY")
+    assert parse_config(BASE).state.path == Path("radar-monitor-state.db")
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            "notifications: {channels: [{name: a}]}",
+            "notifications.channels[0]: needs exactly one of url or url_file",
+        ),
+        (
+            "notifications: {channels: [{name: a, url: x, severities: [loud]}]}",
+            "notifications.channels[0].severities[0]: must be one of",
+        ),
+        (
+            "notifications: {channels: [{name: a, url: x, rules: [nope]}]}",
+            "notifications.channels[0].rules[0]: no rule named 'nope'",
+        ),
+        (
+            "notifications: {channels: [{name: a, url_file: /nonexistent}]}",
+            "notifications.channels[0].url_file: cannot read",
+        ),
+        ("http: {listen: 9847}", "http.listen: must be a string"),
+        ("http: {listen: 'localhost'}", "http.listen: must be HOST:PORT"),
+        (
+            "silences: [{matchers: {}, comment: x}]",
+            "silences[0].matchers: needs at least one matcher",
+        ),
+        (
+            "silences: [{matchers: {rule: nope}, comment: x}]",
+            "silences[0].matchers.rule: no rule named",
+        ),
+        (
+            "silences: [{matchers: {origin: 0}, comment: x}]",
+            "silences[0].matchers.origin: must be an AS number",
+        ),
+        (
+            "silences: [{matchers: {rule: stale}, comment: x, starts: tomorrow}]",
+            "silences[0].starts: must be a time",
+        ),
+        (
+            "silences: [{matchers: {rule: stale}, comment: x, starts: '2026-12-02T00:00:00Z', ends: '2026-12-01T00:00:00Z'}]",
+            "silences[0].ends: must be after starts",
+        ),
+        (
+            "rules: [{name: source-auth, type: stale_data, max_age: 1m, severity: info}]",
+            "'source-auth' is a built-in alert name",
+        ),
+    ],
+)
+def test_daemon_section_errors(section: str, expected: str) -> None:
+    text = BASE + section + "\n"
+    if section.startswith("rules:"):
+        text = section + "\n"
+    assert expected in error_of(text)
