@@ -16,9 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.receivers import free_port
+from tests.fakeradar import DEFAULT_TOKEN
+from tests.receivers import Receiver, SmtpServer, free_port
 
-TOKEN = "test-token"
+TOKEN = DEFAULT_TOKEN
+#: Credentials that tests put into channel URLs; like the token, they must never be shown.
+URL_PASSWORD = "url-pw-3e8d1c7a9f"
+SECRETS = (TOKEN, URL_PASSWORD)
+
+
+def assert_no_secrets(text: str, where: str) -> None:
+    """Fail if the API token or a channel credential appears in `text`."""
+    for secret in SECRETS:
+        assert secret not in text, f"a secret leaked into {where}"
 
 
 def wait_for(
@@ -139,19 +149,24 @@ class DaemonProcess:
         self._log.close()
 
     def close(self) -> None:
-        """Make sure nothing is left running."""
+        """Make sure nothing is left running, and that nothing it wrote shows a secret."""
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
         self.notify.close()
+        assert_no_secrets(self.log, f"the daemon log {self.log_path}")
+        for message in self.notify.messages:
+            assert_no_secrets(repr(message), "sd_notify messages")
 
 
 def http_get(port: int, path: str) -> tuple[int, str]:
     """GET http://127.0.0.1:port/path → (status, body)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
-            return resp.status, resp.read().decode()
+            status, body = resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+        status, body = exc.code, exc.read().decode()
+    assert_no_secrets(body, f"GET {path}")
+    return status, body
 
 
 def alerts(port: int) -> list[dict[str, Any]]:
@@ -171,4 +186,34 @@ def metric(port: int, line_prefix: str) -> float | None:
     return None
 
 
-__all__ = ["DaemonProcess", "NotifySocket", "alerts", "free_port", "http_get", "metric", "wait_for"]
+def texts(receiver: Receiver, path: str) -> list[str]:
+    """Title + message of every JSON post to `path`."""
+    return [f"{p.doc.get('title', '')}\n{p.doc.get('message', '')}" for p in receiver.at(path)]
+
+
+def mails(smtp: SmtpServer) -> list[str]:
+    """Subject + body of every mail received."""
+    return [f"{m['Subject']}\n{m.get_content()}" for m in smtp.mailbox.messages]
+
+
+def launch(daemons: list[DaemonProcess], tmp: Path, config: Path, **env: str) -> DaemonProcess:
+    """Start a daemon, remember it for cleanup, and wait for READY=1."""
+    daemon = DaemonProcess(tmp, config, env).start()
+    daemons.append(daemon)
+    daemon.wait_ready()
+    return daemon
+
+
+__all__ = [
+    "SECRETS",
+    "TOKEN",
+    "URL_PASSWORD",
+    "DaemonProcess",
+    "NotifySocket",
+    "alerts",
+    "assert_no_secrets",
+    "free_port",
+    "http_get",
+    "metric",
+    "wait_for",
+]

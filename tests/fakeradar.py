@@ -380,6 +380,8 @@ Fault = Literal[
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 API_PATH = "/client/v4/radar/bgp/routes/realtime"
+#: Long and unique, so that a leak into any log or page is found by a plain substring search.
+DEFAULT_TOKEN = "test-token-5f3a9c1e7b2d"
 _JSON = "application/json"
 _HUGE_HEAD = b'{"success":true,"errors":[],"messages":[],"result":{"meta":{},"routes":['
 _HUGE_UNIT = (
@@ -444,7 +446,7 @@ class FakeRadar:
 
     def __init__(
         self,
-        token: str = "test-token",
+        token: str = DEFAULT_TOKEN,
         *,
         latency: float = 0.0,
         retry_after: int = 1,
@@ -452,8 +454,11 @@ class FakeRadar:
         trickle_interval: float = 0.5,
         trickle_seconds: float = 120.0,
         huge_bytes: int = 1 << 30,
+        port: int = 0,
     ) -> None:
         self.token = token
+        #: 0 picks a free port; a fixed one lets a test start the API where a client already points.
+        self.port = port
         self.latency = latency
         self.retry_after = retry_after
         self.delay = delay
@@ -528,7 +533,8 @@ class FakeRadar:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
         await web.SockSite(runner, sock).start()
         self._runner = runner
         self._port = sock.getsockname()[1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
-from tests.fakeradar import FakeRadar, OriginSpec
+from tests.fakeradar import DEFAULT_TOKEN, FakeRadar, OriginSpec
 
 CLEAN = "192.0.2.0/24"
 HIJACKED = "198.51.100.0/24"
@@ -58,7 +58,7 @@ def write_config(tmp_path: Path, fake: FakeRadar, prefixes: list[str], extra: st
     return path
 
 
-def run(*args: str, token: str | None = "test-token") -> subprocess.CompletedProcess[str]:
+def run(*args: str, token: str | None = DEFAULT_TOKEN) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -182,7 +182,7 @@ def test_authentication_failure_exits_3_and_says_how(
 
 def test_token_file_from_config(tmp_path: Path, fake: FakeRadar) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("test-token\n")
+    token_file.write_text(DEFAULT_TOKEN + "\n")
     config = write_config(tmp_path, fake, [CLEAN], extra="")
     config.write_text(
         config.read_text().replace("source:\n", f"source:\n  token_file: {token_file}\n")

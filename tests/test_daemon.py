@@ -10,9 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import TOKEN, DaemonProcess, alerts, http_get, metric, wait_for
+from tests.daemon_harness import (
+    TOKEN,
+    URL_PASSWORD,
+    DaemonProcess,
+    alerts,
+    http_get,
+    launch,
+    mails,
+    metric,
+    texts,
+    wait_for,
+)
 from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import LoopThread, Mailbox, Receiver, SmtpServer, free_port
+from tests.receivers import LoopThread, Receiver, SmtpServer, free_port
 from tests.tools import require_tool
 
 CLEAN = "192.0.2.0/24"
@@ -22,30 +33,8 @@ HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeRadar]:
-    with FakeRadar() as server:
+    with FakeRadar(token=TOKEN) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture
-def receiver(loop: LoopThread) -> Iterator[Receiver]:
-    r = Receiver()
-    loop.run(r.start())
-    yield r
-    loop.run(r.stop())
-
-
-@pytest.fixture
-def smtp(loop: LoopThread) -> Iterator[SmtpServer]:
-    server = SmtpServer(Mailbox())
-    yield server
-    loop.run(server.stop())
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +42,6 @@ def clean_radar(fake: FakeRadar) -> None:
     fake.clear_faults()
     fake.set_prefix(CLEAN, [OriginSpec(64500, ratio=0.97)], n_routes=300)
     fake.set_prefix(VICTIM, [OriginSpec(64501, ratio=0.97)], n_routes=300)
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
 
 
 def write_config(
@@ -82,29 +63,13 @@ notifications:
   repeat_interval: 1h
   group_wait: 0.3s
   channels:
-    - {{name: pager, url: "{receiver.url("pager")}", severities: [critical]}}
+    - {{name: pager, url: "{receiver.url("pager", f"ops:{URL_PASSWORD}")}", severities: [critical]}}
     - {{name: mail, url: "{smtp.url()}", severities: [warning]}}
 http: {{listen: "127.0.0.1:{port}"}}
 state: {{path: "{tmp / "state.db"}"}}
 """
     )
     return path
-
-
-def texts(receiver: Receiver, path: str) -> list[str]:
-    """Title + message of every JSON post to `path`."""
-    return [f"{p.doc.get('title', '')}\n{p.doc.get('message', '')}" for p in receiver.at(path)]
-
-
-def mails(smtp: SmtpServer) -> list[str]:
-    return [f"{m['Subject']}\n{m.get_content()}" for m in smtp.mailbox.messages]
-
-
-def start(daemons: list[DaemonProcess], tmp: Path, config: Path, **env: str) -> DaemonProcess:
-    daemon = DaemonProcess(tmp, config, env).start()
-    daemons.append(daemon)
-    daemon.wait_ready()
-    return daemon
 
 
 def test_hijack_fires_routes_by_severity_survives_source_errors_and_resolves(
@@ -117,7 +82,7 @@ def test_hijack_fires_routes_by_severity_survives_source_errors_and_resolves(
 ) -> None:
     loop.run(smtp.start())
     port = free_port()
-    daemon = start(daemons, tmp_path, write_config(tmp_path, fake, port, receiver, smtp))
+    daemon = launch(daemons, tmp_path, write_config(tmp_path, fake, port, receiver, smtp))
     assert alerts(port) == []
 
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
@@ -165,12 +130,12 @@ def test_restart_while_firing_sends_no_duplicate(
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     port = free_port()
     config = write_config(tmp_path, fake, port, receiver, smtp)
-    first = start(daemons, tmp_path, config)
+    first = launch(daemons, tmp_path, config)
     wait_for(lambda: receiver.at("pager"), what="the first page")
     fired = {a["finding"]["rule"]: a["fired_at"] for a in alerts(port)}
     assert first.stop() == 0
 
-    second = start(daemons, tmp_path, config)
+    second = launch(daemons, tmp_path, config)
     time.sleep(3)
     assert len(receiver.at("pager")) == 1
     assert {a["finding"]["rule"]: a["fired_at"] for a in alerts(port)} == fired
@@ -187,7 +152,7 @@ def test_sighup_reload_keeps_old_config_on_error_and_applies_a_good_one(
     port = free_port()
     config = write_config(tmp_path, fake, port, receiver, smtp)
     good = config.read_text()
-    daemon = start(daemons, tmp_path, config)
+    daemon = launch(daemons, tmp_path, config)
     assert metric(port, "radar_monitor_config_last_reload_successful") == 1
 
     config.write_text(good.replace("threshold: 0.8", "threshold: 1.5"))
@@ -227,7 +192,7 @@ def test_metrics_pass_promtool_and_watchdog_and_status_reach_systemd(
     promtool = require_tool("promtool")
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     port = free_port()
-    daemon = start(
+    daemon = launch(
         daemons,
         tmp_path,
         write_config(tmp_path, fake, port, receiver, smtp),
@@ -265,7 +230,7 @@ def test_outbox_delivers_after_smtp_returns_even_across_a_restart(
     fake.set_prefix(VICTIM, [OriginSpec(64501, ratio=0.5)], n_routes=300)
     port = free_port()
     config = write_config(tmp_path, fake, port, receiver, smtp)
-    first = start(daemons, tmp_path, config)
+    first = launch(daemons, tmp_path, config)
     wait_for(
         lambda: (
             (
@@ -280,7 +245,7 @@ def test_outbox_delivers_after_smtp_returns_even_across_a_restart(
     assert first.stop() == 0  # the outage outlives this process
 
     loop.run(smtp.start())
-    second = start(daemons, tmp_path, config)
+    second = launch(daemons, tmp_path, config)
     wait_for(lambda: smtp.mailbox.messages, within=60, what="the mail after the outage")
     time.sleep(2)
     assert len(smtp.mailbox.messages) == 1

@@ -24,10 +24,10 @@ from monitor.radar import (
     load_token,
 )
 from monitor.secret import Secret
-from tests.fakeradar import FakeRadar, OriginSpec
+from tests.fakeradar import DEFAULT_TOKEN, FakeRadar, OriginSpec
 
 PREFIX = "192.0.2.0/24"
-TOKEN = Secret("test-token")
+TOKEN = Secret(DEFAULT_TOKEN)
 
 
 @pytest.fixture
