@@ -33,13 +33,14 @@ from monitor.validate import (
     string,
     string_list,
 )
+from monitor.webconfig import WebConfig, load_web_config
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 #: Alerts the daemon raises about itself; config rules may not take these names.
 BUILTIN_RULES = ("source-unreachable", "source-auth")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: A YAML file larger than this is refused before parsing (keeps hostile files cheap).
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class HttpConfig:
 
     host: str = "127.0.0.1"
     port: int = 9847
+    #: TLS and basic auth from `web_config_file`, loaded with the config so `check` sees errors.
+    web: WebConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ def _parse(text: str, file: str) -> Config:
     raw_rules = {r.name: raw for r, raw in zip(rules, top.raw("rules", []), strict=True)}
     prefixes = _prefixes(top, by_name, raw_rules)
     notifications = _notifications(top.sub("notifications"), by_name)
-    http = _http(top.sub("http"))
+    http = _http(top.sub("http"), file)
     state = _state(top.sub("state"))
     silences = tuple(_silence(Section(item, path), by_name) for path, item in top.items("silences"))
     top.close()
@@ -432,14 +435,22 @@ def _severities(value: Any, path: str) -> tuple[str, ...]:
     )
 
 
-def _http(s: Section) -> HttpConfig:
+def _http(s: Section, file: str) -> HttpConfig:
     listen = s.get("listen", string, "127.0.0.1:9847")
     host, sep, port = listen.rpartition(":")
     host = host.strip("[]")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
         raise ConfigError(s.where("listen"), f"must be HOST:PORT, got {listen!r}")
+    web_config_file = _relative(s.get("web_config_file", string, None), file)
     s.close()
-    return HttpConfig(host=host, port=int(port))
+    web = None
+    if web_config_file is not None:
+        try:
+            web = load_web_config(web_config_file)
+        except ConfigError as exc:
+            # Kept whole, naming the web config file and key, under this key of the config file.
+            raise ConfigError(s.where("web_config_file"), exc.describe()) from None
+    return HttpConfig(host=host, port=int(port), web=web)
 
 
 def _state(s: Section) -> StateConfig:

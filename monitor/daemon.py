@@ -31,12 +31,14 @@ from monitor.schedule import Plan, plan
 from monitor.state import MonitorState, PrefixStatus
 from monitor.store import Store
 from monitor.validate import ConfigError
-from monitor.web import bound_port, make_app, start_http
+from monitor.web import bound_port, exposure_warning, make_app, start_http
+from monitor.webconfig import ssl_context
 
 log = logging.getLogger(__name__)
 
 SOURCE_UNREACHABLE = "source-unreachable"
 SOURCE_AUTH = "source-auth"
+LAG_PROBE_SECONDS = 0.25
 #: How long SIGTERM waits for the outbox to drain.
 SHUTDOWN_FLUSH_SECONDS = 5.0
 
@@ -105,6 +107,7 @@ class Daemon:
             on_change=self._persist,
             on_result=self.metrics.notification,
         )
+        self.metrics.declare_channels(c.name for c in config.notifications.channels)
         for name, problem in notifier.invalid_channels.items():
             log.error("notification channel %s is unusable: %s", name, problem)
         return notifier
@@ -136,6 +139,7 @@ class Daemon:
             return 1
         self._notifier_task = asyncio.create_task(self.notifier.run(), name="notifier")
         watchdog = asyncio.create_task(self._watchdog(), name="watchdog")
+        lag = asyncio.create_task(self._measure_lag(), name="loop lag")
         scheduler = asyncio.create_task(self._schedule(), name="scheduler")
         try:
             while not self._stop.is_set():
@@ -150,7 +154,7 @@ class Daemon:
                     self._reload.clear()
                     await self._do_reload()
         finally:
-            await self._shutdown(scheduler, watchdog)
+            await self._shutdown(scheduler, watchdog, lag)
         return 0
 
     async def _schedule(self) -> None:
@@ -301,6 +305,12 @@ class Daemon:
 
     def _tick(self) -> None:
         self._emit(self.state.book.tick(datetime.now(UTC), self._policy(None)))
+        firing = [
+            a
+            for a in self.state.book.alerts.values()
+            if a.state.value == "firing" and not a.silenced
+        ]
+        self.notifier.refresh(firing, time.time())
 
     def _emit(self, events: list[AlertEvent]) -> None:
         for event in events:
@@ -340,6 +350,13 @@ class Daemon:
         """Whether the scheduler loop is alive (it beats at least once a second)."""
         return time.monotonic() - self.state.loop_heartbeat < 10.0
 
+    async def _measure_lag(self) -> None:
+        """Sample how late the loop runs a timer: a blocked loop delays polls and sends alike."""
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            self.metrics.loop_lag(max(0.0, time.monotonic() - started - LAG_PROBE_SECONDS))
+
     async def _watchdog(self) -> None:
         interval = systemd.watchdog_interval()
         while True:
@@ -349,16 +366,23 @@ class Daemon:
             systemd.notify_status(self.status_line())
 
     async def _start_http(self, config: Config) -> None:
+        web_config = config.http.web
         app = make_app(
             lambda: self.state,
             self.metrics,
             max_data_age=max(3 * self.plan.effective_interval, 120.0),
+            web_config=web_config,
         )
-        self._runner = await start_http(app, config.http.host, config.http.port)
+        tls = ssl_context(web_config)
+        self._runner = await start_http(app, config.http.host, config.http.port, tls)
         self.http_port = bound_port(self._runner)
-        if config.http.host not in ("127.0.0.1", "::1", "localhost"):
-            log.warning("HTTP listener on %s is reachable from other hosts", config.http.host)
-        log.info("serving metrics and status on http://%s:%d/", config.http.host, self.http_port)
+        warning = exposure_warning(config.http.host, web_config)
+        if warning is not None:
+            log.warning("%s", warning)
+        scheme = "https" if tls is not None else "http"
+        log.info(
+            "serving metrics and status on %s://%s:%d/", scheme, config.http.host, self.http_port
+        )
 
     async def _do_reload(self) -> None:
         systemd.notify_reloading()
@@ -400,10 +424,10 @@ class Daemon:
         log.info("configuration reloaded: %s", self.plan.describe(config.source))
         systemd.notify_ready(self.status_line())
 
-    async def _shutdown(self, scheduler: asyncio.Task[None], watchdog: asyncio.Task[None]) -> None:
+    async def _shutdown(self, *background: asyncio.Task[None]) -> None:
         systemd.notify_stopping()
         log.info("stopping: flushing the outbox for up to %.0fs", SHUTDOWN_FLUSH_SECONDS)
-        tasks = [scheduler, watchdog, *self._polls.values()]
+        tasks = [*background, *self._polls.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
@@ -224,6 +224,11 @@ class StateCollector(Collector):
         )
 
 
+NOTIFICATION_OUTCOMES = ("success", "failure", "timeout")
+#: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
 class Metrics:
     """The daemon's own registry (never the global one, so tests and reloads stay isolated)."""
 
@@ -249,6 +254,12 @@ class Metrics:
             ["channel", "outcome"],
             registry=self.registry,
         )
+        self._loop_lag = Histogram(
+            "radar_monitor_event_loop_lag_seconds",
+            "How late the event loop woke a 0.25 s timer: every poll, scrape and send waits this.",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         build = Gauge(
             "radar_monitor_build_info",
             "Always 1; the version label says which radar-monitor is running.",
@@ -257,11 +268,23 @@ class Metrics:
         )
         build.labels(version).set(1)
         self.registry.register(StateCollector(get_state))
+        # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
+        ProcessCollector(registry=self.registry)
 
     def observe_request(self, outcome: str, seconds: float) -> None:
         """Count one API attempt and its duration (the `RadarClient` observer)."""
         self._requests.labels(outcome).inc()
         self._duration.observe(seconds)
+
+    def loop_lag(self, seconds: float) -> None:
+        """Record one event-loop lag sample."""
+        self._loop_lag.observe(seconds)
+
+    def declare_channels(self, names: Iterable[str]) -> None:
+        """Create every channel's series at 0, so `rate()` sees the first failure too."""
+        for name in names:
+            for outcome in NOTIFICATION_OUTCOMES:
+                self._notifications.labels(name, outcome)
 
     def notification(self, channel: str, outcome: str) -> None:
         """Count one delivery attempt to `channel`."""

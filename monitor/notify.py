@@ -1,4 +1,4 @@
-"""Delivery of alert events through Apprise, from asyncio, via the persistent outbox."""
+"""Delivery of alert events through Apprise or to Alertmanager, via the persistent outbox."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import re
 import socket
 import time
@@ -14,9 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import aiohttp
 import apprise
 
-from monitor.alerts import Alert, AlertEvent, EventKind
+from monitor.alertmanager import am_alerts, post_alerts
+from monitor.alerts import Alert, AlertEvent, AlertKey, EventKind
 from monitor.config import ChannelConfig
 from monitor.outbox import Outbox, OutboxItem, event_payload
 from monitor.rules import Severity
@@ -29,6 +32,11 @@ MAX_IDLE = 1.0
 #: Pause after an unexpected error in a worker, so a persistent bug cannot spin the CPU.
 CRASH_PAUSE = 1.0
 TEST_TITLE = "radar-monitor test notification"
+#: How often a firing alert is posted to an Alertmanager channel again at the latest.
+RESEND_INTERVAL = 60.0
+#: Alertmanager resolves an alert not posted again within this many resend intervals
+#: (Prometheus uses 4 too): room for a few failed attempts before anyone hears "resolved".
+RESEND_WINDOW_FACTOR = 4
 
 _ASSET = apprise.AppriseAsset(
     app_id="radar-monitor",
@@ -134,11 +142,13 @@ def _secret_parts(url: str) -> set[str]:
 
 
 class Notifier:
-    """Sends queued alert events to Apprise channels, one worker per channel.
+    """Sends queued alert events to Apprise and Alertmanager channels, one worker per channel.
 
     Events go to the outbox first (`enqueue`); each worker waits `group_wait` after the
     oldest due item so a burst becomes one message, sends, and marks the items delivered
     or schedules a retry with backoff. A channel that hangs or fails only delays itself.
+    Alertmanager channels get every pending item in one post (the newest event per alert
+    wins) and, through `refresh`, firing alerts again before Alertmanager expires them.
     """
 
     def __init__(
@@ -152,21 +162,37 @@ class Notifier:
         can_send_unpersisted: Callable[[], bool],
         on_change: Callable[[], None],
         on_result: Callable[[str, str], None] | None = None,
+        resend_interval: float = RESEND_INTERVAL,
     ) -> None:
         self._channels = list(channels)
         self._outbox = outbox
         self._group_wait = group_wait
         self._max_backoff = max_backoff
         self._send_timeout = send_timeout
+        self._resend_interval = resend_interval
         self._can_send_unpersisted = can_send_unpersisted
         self._on_change = on_change
         self._on_result = on_result
         #: Channels whose URL Apprise refused: name → why (never the URL).
         self.invalid_channels: dict[str, str] = {}
         self._senders: dict[str, apprise.Apprise] = {}
-        apprise_channels = [c for c in self._channels if c.type == "apprise"]
-        _guard_logging(c.url.reveal() for c in apprise_channels)
-        for channel in apprise_channels:
+        #: Usable Alertmanager channels by name, and when each alert was last posted there.
+        self._alertmanagers: dict[str, ChannelConfig] = {}
+        self._posted: dict[str, dict[AlertKey, float]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._running = False
+        _guard_logging(c.url.reveal() for c in self._channels)
+        for channel in self._channels:
+            if channel.type == "alertmanager":
+                if _http_url(channel.url.reveal()):
+                    self._alertmanagers[channel.name] = channel
+                    self._posted[channel.name] = {}
+                else:
+                    self.invalid_channels[channel.name] = (
+                        f"channel {channel.name!r}: an Alertmanager URL must be "
+                        "http(s)://host[:port][/path]"
+                    )
+                continue
             sender = _sender(channel)
             if sender is None:
                 self.invalid_channels[channel.name] = (
@@ -175,8 +201,9 @@ class Notifier:
                 )
             else:
                 self._senders[channel.name] = sender
-        self._wake = {name: asyncio.Event() for name in self._senders}
-        self._locks = {name: asyncio.Lock() for name in self._senders}
+        usable = [c.name for c in self._channels if c.name not in self.invalid_channels]
+        self._wake = {name: asyncio.Event() for name in usable}
+        self._locks = {name: asyncio.Lock() for name in usable}
 
     def enqueue(self, events: Sequence[AlertEvent], now: float) -> int:
         """Queue each event for every usable channel that routes it; returns items added."""
@@ -185,9 +212,33 @@ class Notifier:
             finding = event.alert.finding
             payload = event_payload(event)
             for channel in self._channels:
-                if channel.name in self._senders and channel.routes(finding.rule, finding.severity):
+                if channel.name in self._wake and channel.routes(finding.rule, finding.severity):
                     self._outbox.add(channel.name, payload, now)
                     self._wake[channel.name].set()
+                    added += 1
+        if added:
+            self._on_change()
+        return added
+
+    def refresh(self, firing: Sequence[Alert], now: float) -> int:
+        """Queue firing alerts for Alertmanager channels before they expire there; returns count."""
+        added = 0
+        at = datetime.fromtimestamp(now, UTC)
+        for name, channel in self._alertmanagers.items():
+            routed = [a for a in firing if channel.routes(a.finding.rule, a.finding.severity)]
+            posted = self._posted[name]
+            for key in posted.keys() - {a.key for a in routed}:
+                del posted[key]  # resolved or silenced: post it again at once if it returns
+            ages = {a.key: now - posted.get(a.key, -math.inf) for a in routed}
+            if not any(age >= self._resend_interval for age in ages.values()):
+                continue
+            # Others past half the interval come along, so the channel's refreshes share posts.
+            pending = self._pending(name)
+            for alert in routed:
+                if ages[alert.key] >= self._resend_interval / 2 and alert.key not in pending:
+                    event = AlertEvent(EventKind.REPEAT, alert, at)
+                    self._outbox.add(name, event_payload(event), now)
+                    self._wake[name].set()
                     added += 1
         if added:
             self._on_change()
@@ -198,20 +249,27 @@ class Notifier:
         known = {c.name for c in self._channels}
         for name in sorted({i.channel for i in self._outbox.items.values()} - known):
             log.warning("outbox holds items for channel %s, which is not configured", name)
-        async with asyncio.TaskGroup() as group:
-            for name in self._senders:
-                group.create_task(self._worker(name), name=f"notify {name}")
-            await asyncio.get_running_loop().create_future()  # until cancelled
+        self._running = True
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name in self._wake:
+                    group.create_task(self._worker(name), name=f"notify {name}")
+                await asyncio.get_running_loop().create_future()  # until cancelled
+        finally:
+            self._running = False
+            await self._close_session()
 
     async def flush(self, timeout: float) -> None:  # noqa: ASYNC109 - the daemon's shutdown budget
         """Send everything due now on every channel (no grouping delay), within `timeout`."""
-        tasks = [asyncio.create_task(self._deliver(name, time.time())) for name in self._senders]
+        tasks = [asyncio.create_task(self._deliver(name, time.time())) for name in self._wake]
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if not self._running:  # the workers may still use the session
+            await self._close_session()
 
     async def test_all(self) -> dict[str, tuple[bool, str]]:
         """Send a test message to every channel now (not via the outbox): name → (ok, detail)."""
@@ -267,10 +325,24 @@ class Notifier:
         times = [max(i.next_attempt, i.created + self._group_wait) for i in self._sendable(name)]
         return min(times, default=None)
 
+    def _pending(self, name: str) -> set[AlertKey]:
+        """The alerts that `name`'s queued items are about (unreadable items count for none)."""
+        keys: set[AlertKey] = set()
+        for item in self._outbox.items.values():
+            if item.channel == name:
+                with contextlib.suppress(Exception):  # dropped by the worker, not here
+                    keys.add(_event(item.payload).alert.key)
+        return keys
+
     async def _deliver(self, name: str, now: float) -> None:
         """Send all of `name`'s due items as one message and record the outcome."""
+        alertmanager = name in self._alertmanagers
         async with self._locks[name]:
-            items = self._outbox.due(name, now, unpersisted_ok=self._can_send_unpersisted())
+            # Alertmanager keeps state, not messages: every pending item goes, so an older
+            # event in backoff can never arrive after a newer one and undo it.
+            items = self._outbox.due(
+                name, math.inf if alertmanager else now, self._can_send_unpersisted()
+            )
             events, broken = _decode(items)
             if broken:
                 for item_id, problem in broken.items():
@@ -282,19 +354,18 @@ class Notifier:
             if not events:
                 return
             ids = [i.id for i in items if i.id not in broken]
-            try:
-                title, body = render(events)
-            except Exception as exc:  # a template bug: retry with backoff, not every second
-                outcome, detail = "failure", f"cannot render the message: {exc!r}"
+            if alertmanager:
+                outcome, detail = await self._post(self._alertmanagers[name], events)
             else:
-                outcome, detail = await self._send(
-                    self._senders[name], title, body, _notify_type(events)
-                )
+                outcome, detail = await self._notify(self._senders[name], events)
             if outcome == "success":
                 self._outbox.delivered(ids)
                 log.info("channel %s: sent %d alert(s) in one message", name, len(ids))
             else:
-                delay = self._outbox.failed(ids, time.time(), detail, self._max_backoff)
+                max_backoff = self._max_backoff
+                if alertmanager:  # retry in time to keep its firing alerts from expiring
+                    max_backoff = min(max_backoff, self._resend_interval)
+                delay = self._outbox.failed(ids, time.time(), detail, max_backoff)
                 log.warning(
                     "channel %s: %s sending %d alert(s): %s; retrying in %.0fs",
                     name,
@@ -306,6 +377,39 @@ class Notifier:
             self._on_change()
             if self._on_result is not None:
                 self._on_result(name, outcome)
+
+    async def _notify(
+        self, sender: apprise.Apprise, events: Sequence[AlertEvent]
+    ) -> tuple[str, str]:
+        """The outcome of rendering `events` as one message and sending it through Apprise."""
+        try:
+            title, body = render(events)
+        except Exception as exc:  # a template bug: retry with backoff, not every second
+            return "failure", f"cannot render the message: {exc!r}"
+        return await self._send(sender, title, body, _notify_type(events))
+
+    async def _post(self, channel: ChannelConfig, events: Sequence[AlertEvent]) -> tuple[str, str]:
+        """("success" | "failure" | "timeout", detail without secrets) of one Alertmanager post."""
+        window = self._resend_interval * RESEND_WINDOW_FACTOR
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            alerts = am_alerts(events, window)
+            await post_alerts(self._session, channel.url.reveal(), alerts, self._send_timeout)
+        except TimeoutError:
+            return "timeout", f"no answer within {self._send_timeout:g}s"
+        except Exception as exc:  # a payload bug too: retry with backoff, not every second
+            return "failure", _REDACTOR.redact(f"{type(exc).__name__}: {exc}")
+        posted, now = self._posted[channel.name], time.time()
+        for event in events:
+            posted[event.alert.key] = now
+        return "success", ""
+
+    async def _close_session(self) -> None:
+        """Close the HTTP session of the Alertmanager posts, if one was opened."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     async def _send(
         self, sender: apprise.Apprise, title: str, body: str, notify_type: apprise.NotifyType
@@ -329,6 +433,16 @@ class Notifier:
         if bool(result):
             return "success", ""
         return "failure", _failure_detail(result)
+
+
+def _http_url(url: str) -> bool:
+    """Whether `url` is an http(s) URL with a host (all an Alertmanager base URL needs)."""
+    try:
+        split = urlsplit(url.strip())
+        # Reading the port checks it: a word or a number out of range raises ValueError.
+        return split.scheme in ("http", "https") and bool(split.hostname) and split.port != 0
+    except ValueError:
+        return False
 
 
 def _sender(channel: ChannelConfig) -> apprise.Apprise | None:

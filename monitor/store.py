@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -151,7 +152,8 @@ class Store:
         return True
 
     def _fail(self, what: str, exc: BaseException) -> None:
-        message = f"cannot {what} state database {self.path}: {exc}"
+        why = self._diagnose()
+        message = f"cannot {what} state database {self.path}: {exc}" + (f" ({why})" if why else "")
         if self.error != message:
             log.error("%s; keeping state in memory and retrying", message)
         self.error = message
@@ -159,6 +161,21 @@ class Store:
         # back transaction, a fresh file): rewrite everything once it is writable again.
         self._resync = True
         self.close()
+
+    def _diagnose(self) -> str:
+        """Why the disk refuses, in words (SQLite often just says "unable to open")."""
+        folder = self.path.parent
+        try:
+            fs = os.statvfs(folder)
+        except OSError as exc:
+            return f"{folder}: {exc.strerror}"
+        if fs.f_flag & os.ST_RDONLY:
+            return "the file system is read-only"
+        if fs.f_bavail == 0:
+            return "the disk is full"
+        if not os.access(folder, os.W_OK):
+            return f"{folder} is not writable"
+        return ""
 
     def integrity_ok(self) -> bool:
         """`PRAGMA integrity_check` says ok."""

@@ -244,8 +244,27 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+#: Deeper `[`/`{` nesting is refused before parsing: PyYAML's scanner is quadratic in it.
+MAX_FLOW_DEPTH = 64
+
+
+def _flow_depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def load_yaml(text: str | bytes) -> Any:
     """Parse untrusted YAML safely; syntax problems are ConfigErrors naming the line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise ConfigError("", f"invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels")
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

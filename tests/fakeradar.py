@@ -13,12 +13,14 @@ test's event loop (`async with FakeRadar() as fake`) or on its own loop in a bac
 (`fake.start_in_thread()` / `fake.stop()`, or `with FakeRadar() as fake`) for tests that run the
 CLI or daemon as subprocesses. Faults (rate limiting, 5xx, HTML pages, timeouts, trickling,
 truncated or wrongly typed JSON, huge bodies, auth errors, dropped connections) can be switched
-on per prefix or globally, for a number of requests or until cleared.
+on per prefix or globally, for a number of requests or until cleared, or drawn at random for
+a share of requests (`fault_rate`, for load runs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import ipaddress
 import json
@@ -379,6 +381,8 @@ Fault = Literal[
     "drop",
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
+#: What `FakeRadar.fault_rate` draws from unless told otherwise: failures a client retries.
+DEFAULT_RANDOM_FAULTS: tuple[Fault, ...] = ("500", "502_html", "truncated", "timeout")
 API_PATH = "/client/v4/radar/bgp/routes/realtime"
 #: Long and unique, so that a leak into any log or page is found by a plain substring search.
 DEFAULT_TOKEN = "test-token-5f3a9c1e7b2d"
@@ -437,6 +441,11 @@ class FakeRadar:
     All are plain attributes that tests may change at any time, as are `rate_quota` and
     `rate_window` (behind the `Ratelimit` headers; the fake never enforces them).
 
+    `fault_rate` (default 0: off) is the chance that a request with no explicit fault (none set
+    by `set_fault` for its prefix or globally) fails anyway, with a fault drawn uniformly from
+    `random_faults`; draws come from a `random.Random(fault_seed)`, so a run is repeatable for a
+    given order of requests. `random_fault_counts` counts the random faults served by kind.
+
     Bodies are encoded once, when a prefix is set (or first asked for, if never set), so the
     default `data_time` of an answer is that moment: set the prefix again to refresh it.
     Requests are checked in this order: bearer token, prefix (missing or invalid: 400 code
@@ -455,6 +464,9 @@ class FakeRadar:
         trickle_seconds: float = 120.0,
         huge_bytes: int = 1 << 30,
         port: int = 0,
+        fault_rate: float = 0.0,
+        random_faults: tuple[Fault, ...] = DEFAULT_RANDOM_FAULTS,
+        fault_seed: int = 0,
     ) -> None:
         self.token = token
         #: 0 picks a free port; a fixed one lets a test start the API where a client already points.
@@ -467,6 +479,11 @@ class FakeRadar:
         self.huge_bytes = huge_bytes
         self.rate_quota = 1200
         self.rate_window = 300.0
+        #: Share (0..1) of requests without an explicit fault that get one of `random_faults`.
+        self.fault_rate = fault_rate
+        self.random_faults = random_faults
+        self.random_fault_counts: collections.Counter[str] = collections.Counter()
+        self._fault_rng = random.Random(fault_seed)
         self.requests: list[RequestRecord] = []
         self.in_flight_max = 0
         self._in_flight = 0
@@ -654,12 +671,22 @@ class FakeRadar:
             slot: str | None = key if key in self._faults else None
             active = self._faults.get(slot)
             if active is None:
-                return None
+                return self._random_fault()
             if active.remaining is not None:
                 active.remaining -= 1
                 if active.remaining <= 0:
                     del self._faults[slot]
             return active.kind
+
+    def _random_fault(self) -> Fault | None:
+        """One of `random_faults` with probability `fault_rate`, else None (lock held)."""
+        if self.fault_rate <= 0 or not self.random_faults:
+            return None
+        if self._fault_rng.random() >= self.fault_rate:
+            return None
+        kind = self._fault_rng.choice(self.random_faults)
+        self.random_fault_counts[kind] += 1
+        return kind
 
     async def _fault(
         self, fault: Fault, request: web.Request, prefix: str, scenario: _Scenario

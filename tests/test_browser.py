@@ -306,7 +306,7 @@ def test_status_page_in_headless_chromium(
     assert set(rows) == set(served)
     for prefix, answer in served.items():
         row = rows[prefix]
-        assert row["status"].text == "ok", (prefix, row["status"].text)
+        assert row["data"].text == "ok", (prefix, row["data"].text)
         origins = answer["result"]["meta"]["prefix_origins"]
         expected = next(o for o in origins if o["origin"] == EXPECTED[prefix])
         assert row["expected visibility"].text == percent(expected["visibility"])

@@ -23,6 +23,7 @@ from tests.fakeradar import (
     AUTH_ERROR_BODY,
     BAD_AUTH_HEADER_BODY,
     COLLECTORS,
+    DEFAULT_TOKEN,
     ROUTEVIEWS_ASN,
     FakeRadar,
     OriginSpec,
@@ -33,7 +34,7 @@ PREFIX = "1.1.1.0/24"
 T0 = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
 #: shared/ lies beside the checkout, on developer machines and in CI alike.
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "radar-samples" / "cloudflare-api"
-AUTH = {"Authorization": "Bearer test-token"}
+AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 
 
 @pytest_asyncio.fixture
@@ -234,7 +235,7 @@ def test_auth_bodies_are_the_real_samples() -> None:
     [
         ({}, 403, AUTH_ERROR_BODY),
         ({"Authorization": "Bearer wrong"}, 403, AUTH_ERROR_BODY),
-        ({"Authorization": "test-token"}, 400, BAD_AUTH_HEADER_BODY),
+        ({"Authorization": DEFAULT_TOKEN}, 400, BAD_AUTH_HEADER_BODY),
     ],
 )
 async def test_auth_errors(

@@ -209,7 +209,7 @@ async def test_status_page_escapes_and_shows_everything(http: Http, state: Monit
         assert text in page
     assert "RPKI invalid" in page and "unexpected" in page
     for rule in ("hijack", "rpki-invalid", "stale", "low"):
-        assert f"<td>{rule}</td>" in page
+        assert f'<td class="nowrap">{rule}</td>' in page
     assert "pending" in page and "firing" in page
     # Self-contained: nothing for the browser to fetch.
     assert "src=" not in page and "href=" not in page

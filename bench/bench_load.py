@@ -1,0 +1,741 @@
+"""Load: the real daemon watching 2,000 prefixes against the fake Radar for several minutes.
+
+Run: python bench/bench_load.py [--prefixes 2000] [--interval 20] [--minutes 4] [--warmup 60]
+(about warm-up + minutes + one interval; prints a table at the end, progress every 30 s).
+
+What it does. It builds `--prefixes` distinct prefixes (90% IPv4 /24s, 10% IPv6 /48s), each
+answered by the fake Radar (`tests/fakeradar.py`, in a thread of this process) with its own
+SYNTHETIC realtime answer of 200-500 routes from 50 collectors: 50 answers are made with
+`make_answer` and re-keyed per prefix (every route and origin carries that prefix), a few
+prefixes are hijacked (an unexpected RPKI-invalid origin) or poorly visible so that alerts fire.
+The fake fails `--fault-rate` (1%) of requests at random with a 500, an HTML 502, truncated JSON
+or a timeout. The daemon (`python -m monitor run`, a subprocess at `--log-level info`, not the
+test harness's debug level, so logging costs what it costs in production) polls every prefix
+once per `--interval` with concurrency 16, timeout 5 s, one retry, no notification channels,
+state in a temporary directory, metrics on a free loopback port. The request budget is set far
+above the fake's needs: Cloudflare's real limit of 1,200 requests per 5 minutes would stretch
+the cycle (2,000 prefixes every 20 s is 30,000 per 5 minutes); that stretch is tested elsewhere
+(tests/test_schedule.py), this benchmark measures the daemon, not the plan.
+
+Warm-up starts when the daemon reports READY=1 (its first full cycle). Every `--sample`
+seconds the benchmark reads the daemon's resident memory (VmRSS in /proc/PID/status) and
+scrapes /metrics (as Prometheus would; the scrape is part of the load). The measured window
+runs from the end of the warm-up to the end of the run.
+
+How to read the numbers.
+- RSS: warm-up end vs run end, growth in %, and the least-squares slope over the window
+  (MiB/min). "Flat" means end/warm-up <= 1.05; a small positive slope over minutes is allocator
+  noise unless it keeps going in a longer run (`--minutes 30`).
+- Loop lag: how late the daemon's 0.25 s probe timer fired, from the deltas of the
+  `radar_monitor_event_loop_lag_seconds` histogram over the window. Percentiles are bucket
+  upper bounds: "p99 <= 25 ms" means 99% of the probes were at most 25 ms late. Target: p99
+  under 100 ms.
+- Polls: poll starts per prefix seen by the fake in the window (a request less than half an
+  interval after the previous one for the same prefix is a retry, not a poll), min / median /
+  max against window / interval. "Every prefix polled each cycle" means no prefix has fewer
+  than expected - 1 (a boundary can cut one) and the daemon never skipped a slot.
+- Ratios compare with the targets in the same run: RSS end / warm-up, polls min / expected,
+  lag p99 / 100 ms. PASS/FAIL is information for humans; the exit code is non-zero only when the
+  daemon dies (or never becomes ready).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ipaddress
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.daemon_harness import TOKEN, DaemonProcess, free_port
+from tests.fakeradar import DEFAULT_RANDOM_FAULTS, FakeRadar, OriginSpec, encode, make_answer
+
+V4_PLACEHOLDER = "192.0.2.0/24"
+V6_PLACEHOLDER = "2001:db8::/48"
+LAG_TARGET = 0.1
+RSS_FLAT = 1.05
+LAG_METRIC = "radar_monitor_event_loop_lag_seconds"
+REQUESTS_METRIC = "radar_monitor_api_requests_total"
+LAST_SUCCESS_METRIC = "radar_monitor_prefix_last_success_timestamp_seconds"
+PROGRESS_EVERY = 30.0
+MIB = 1024 * 1024
+
+
+# --- the workload -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """One synthetic answer, made for a placeholder prefix, and the origins to expect."""
+
+    body: bytes
+    placeholder: bytes
+    origins: tuple[int, ...]
+    kind: str  # normal, moas, hijacked, low-visibility
+    routes: int
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One prefix of the run: its config entry and the bytes the fake serves for it."""
+
+    prefix: str
+    origins: tuple[int, ...]
+    kind: str
+    body: bytes
+
+
+def make_prefixes(count: int, rng: random.Random) -> list[str]:
+    """`count` distinct global prefixes: 90% IPv4 /24s, the rest IPv6 /48s."""
+    v6_count = count // 10
+    seen: set[str] = set()
+    v4: list[str] = []
+    while len(v4) < count - v6_count:
+        a, b, c = rng.randint(1, 223), rng.randrange(256), rng.randrange(256)
+        net = ipaddress.ip_network(f"{a}.{b}.{c}.0/24")
+        if net.is_global and not net.is_multicast and str(net) not in seen:
+            seen.add(str(net))
+            v4.append(str(net))
+    v6: list[str] = []
+    while len(v6) < v6_count:
+        text = (
+            f"2a{rng.randrange(16):02x}:{rng.randrange(1, 65536):x}:{rng.randrange(65536):x}::/48"
+        )
+        net6 = str(ipaddress.ip_network(text))
+        if net6 not in seen:
+            seen.add(net6)
+            v6.append(net6)
+    mixed = v4 + v6
+    rng.shuffle(mixed)
+    return mixed
+
+
+def make_templates(count: int, rng: random.Random) -> dict[tuple[int, str], list[Template]]:
+    """Answers by (IP version, kind): mostly normal, a few MOAS, hijacked and low-visibility."""
+    v6_count = max(5, count // 5)  # 20% of the templates are IPv6 (10% of the prefixes)
+    plan: list[tuple[int, str]] = []
+    for version, total, few in ((4, count - v6_count, 2), (6, v6_count, 1)):
+        kinds = ["hijacked"] * few + ["low-visibility"] * few + ["moas"] * (few + 1)
+        plan += [(version, kind) for kind in kinds + ["normal"] * (total - len(kinds))]
+    templates: dict[tuple[int, str], list[Template]] = collections.defaultdict(list)
+    for i, (version, kind) in enumerate(plan):
+        asn = 64500 + i if i % 7 else 13335
+        routes = rng.randint(200, 500)
+        specs: list[OriginSpec]
+        origins: tuple[int, ...] = (asn,)
+        if kind == "hijacked":
+            specs = [OriginSpec(asn, ratio=0.9), OriginSpec(64666, rpki="invalid", ratio=0.3)]
+        elif kind == "low-visibility":
+            specs = [OriginSpec(asn, ratio=0.5)]
+        elif kind == "moas":
+            origins = (asn, 65000 + i)
+            specs = [OriginSpec(asn, ratio=0.6), OriginSpec(65000 + i, ratio=0.5)]
+        else:
+            rpki = rng.choice(("valid", "valid", "valid", "unknown"))
+            specs = [OriginSpec(asn, rpki=rpki, ratio=rng.uniform(0.93, 0.99))]
+        placeholder = V6_PLACEHOLDER if version == 6 else V4_PLACEHOLDER
+        body = encode(make_answer(placeholder, specs, n_routes=routes, seed=i))
+        templates[(version, kind)].append(
+            Template(body, f'"{placeholder}"'.encode(), origins, kind, routes)
+        )
+    return templates
+
+
+def make_workload(count: int, special: int, n_templates: int, seed: int) -> list[Watched]:
+    """`count` prefixes with their own answers; `special` each of hijacked and low-visibility."""
+    rng = random.Random(seed)
+    templates = make_templates(n_templates, rng)
+    prefixes = make_prefixes(count, rng)
+    watched: list[Watched] = []
+    for i, prefix in enumerate(prefixes):
+        version = ipaddress.ip_network(prefix).version
+        kind = "hijacked" if i < special else "low-visibility" if i < 2 * special else "normal"
+        if kind == "normal" and rng.random() < 0.05:
+            kind = "moas"
+        template = rng.choice(templates[(version, kind)])
+        body = template.body.replace(template.placeholder, f'"{prefix}"'.encode())
+        watched.append(Watched(prefix, template.origins, kind, body))
+    rng.shuffle(watched)
+    return watched
+
+
+def write_config(
+    path: Path, base_url: str, watched: list[Watched], args: argparse.Namespace, port: int
+) -> None:
+    """The daemon's YAML: every prefix with its expected origins, five rules, no channels."""
+    lines = [
+        "source:",
+        f'  base_url: "{base_url}"',
+        f"  interval: {args.interval:g}s",
+        f"  timeout: {args.timeout:g}s",
+        f"  concurrency: {args.concurrency}",
+        f"  budget: {args.budget}",
+        "  budget_window: 5m",
+        f"  retries: {args.retries}",
+        "  max_failures: 3",
+        "prefixes:",
+    ]
+    lines += [
+        f"  - {{prefix: {w.prefix}, origins: [{', '.join(map(str, w.origins))}],"
+        f" description: {w.kind} {i}, labels: {{team: t{i % 8}}}}}"
+        for i, w in enumerate(watched)
+    ]
+    lines += [
+        "rules:",
+        "  - {name: rpki-invalid, type: rpki_invalid, severity: critical}",
+        "  - {name: unexpected-origin, type: unexpected_origin, severity: critical,"
+        " min_visibility: 0.01, min_peers: 2}",
+        "  - {name: low-visibility, type: visibility_below, threshold: 0.8, for: 1m,"
+        " severity: warning}",
+        # The answers' timestamps date from their generation: generous ages keep hours-long
+        # runs from turning every prefix stale halfway through.
+        "  - {name: stale-collectors, type: stale_collector, max_age: 6h, severity: warning}",
+        "  - {name: stale-radar, type: stale_data, max_age: 6h, severity: warning}",
+        f'http: {{listen: "127.0.0.1:{port}"}}',
+        f'state: {{path: "{path.parent / "state.db"}"}}',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --- the daemon and what it shows ------------------------------------------------------------
+
+
+class BenchDaemon(DaemonProcess):
+    """`DaemonProcess` at a chosen log level (the harness forces debug), optionally profiled."""
+
+    def __init__(self, tmp: Path, config: Path, log_level: str, profile: Path | None) -> None:
+        super().__init__(tmp, config)
+        self.log_level = log_level
+        self.profile = profile
+
+    def start(self, log_format: str = "human") -> BenchDaemon:
+        """Start `python [-m cProfile -o FILE] -m monitor --log-level LEVEL run`."""
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        env.update({"CLOUDFLARE_API_TOKEN": TOKEN, "NOTIFY_SOCKET": str(self.notify.path)})
+        profiler = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                *profiler,
+                "-m",
+                "monitor",
+                "--log-level",
+                self.log_level,
+                "--log-format",
+                log_format,
+                "run",
+                "--config",
+                str(self.config),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        """The daemon's process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    def close(self) -> None:
+        """Kill it if still running, check the log for secrets, and close the log file."""
+        super().close()
+        log_file = getattr(self, "_log", None)
+        if log_file is not None and not log_file.closed:
+            log_file.close()
+
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
+class Sample:
+    """What one look at the daemon found (`at` is `time.monotonic()`)."""
+
+    at: float
+    rss: float  # bytes, from /proc
+    scraped: bool = False
+    scrape_seconds: float = 0.0
+    scrape_bytes: int = 0
+    lag_buckets: dict[float, float] = field(default_factory=dict)
+    lag_sum: float = 0.0
+    requests: dict[str, float] = field(default_factory=dict)
+    cpu: float = 0.0
+    fake_requests: int = 0
+    bench_cpu: float = 0.0
+    faults: collections.Counter[str] = field(default_factory=collections.Counter)
+    skipped_slots: int = 0  # "previous poll still running" in the daemon log so far
+    failed_polls: int = 0  # "fetch failed" (after the retries) in the daemon log so far
+
+
+def rss_bytes(pid: int) -> float:
+    """VmRSS of `pid` in bytes (0 if the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1]) * 1024
+    return 0.0
+
+
+def scrape(port: int) -> tuple[str, float]:
+    """The /metrics text and how long the GET took."""
+    started = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:
+        text: str = resp.read().decode()
+    return text, time.monotonic() - started
+
+
+def label(line: str, name: str) -> str:
+    """The value of label `name` in one exposition line."""
+    start = line.index(f'{name}="') + len(name) + 2
+    return line[start : line.index('"', start)]
+
+
+def value(line: str) -> float:
+    """The sample value of one exposition line."""
+    return float(line.rsplit(" ", 1)[1])
+
+
+def take_sample(daemon: BenchDaemon, port: int, fake: FakeRadar, with_scrape: bool) -> Sample:
+    """RSS always; the loop-lag histogram, request counters and CPU when `with_scrape`."""
+    sample = Sample(
+        time.monotonic(),
+        rss_bytes(daemon.pid),
+        fake_requests=len(fake.requests),
+        bench_cpu=time.process_time(),
+    )
+    if not with_scrape:
+        return sample
+    log = daemon.log
+    sample.skipped_slots = log.count("previous poll still running")
+    sample.failed_polls = log.count("fetch failed")
+    sample.faults = collections.Counter(fake.random_fault_counts)
+    text, seconds = scrape(port)
+    sample.scraped, sample.scrape_seconds, sample.scrape_bytes = True, seconds, len(text)
+    for line in text.splitlines():
+        if line.startswith(f"{LAG_METRIC}_bucket"):
+            le = label(line, "le")
+            sample.lag_buckets[float("inf") if le == "+Inf" else float(le)] = value(line)
+        elif line.startswith(f"{LAG_METRIC}_sum"):
+            sample.lag_sum = value(line)
+        elif line.startswith(f"{REQUESTS_METRIC}{{"):
+            sample.requests[label(line, "outcome")] = value(line)
+        elif line.startswith("process_cpu_seconds_total"):
+            sample.cpu = value(line)
+    return sample
+
+
+def last_successes(port: int) -> dict[str, float]:
+    """Per prefix, the Unix time of its last successful fetch."""
+    text, _ = scrape(port)
+    return {
+        label(line, "prefix"): value(line)
+        for line in text.splitlines()
+        if line.startswith(f"{LAST_SUCCESS_METRIC}{{")
+    }
+
+
+def alert_states(port: int) -> collections.Counter[str]:
+    """Active alerts by `rule state`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=30) as resp:
+        doc = json.loads(resp.read())
+    return collections.Counter(f"{a['finding']['rule']} {a['state']}" for a in doc["alerts"])
+
+
+# --- the numbers -----------------------------------------------------------------------------
+
+
+def lag_delta(first: Sample, last: Sample) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of the lag probes between two scrapes."""
+    return sorted(
+        (le, last.lag_buckets[le] - first.lag_buckets.get(le, 0.0)) for le in last.lag_buckets
+    )
+
+
+def quantile_bound(buckets: list[tuple[float, float]], q: float) -> float:
+    """The smallest bucket bound that holds at least `q` of the observations."""
+    total = buckets[-1][1]
+    for le, count in buckets:
+        if count >= q * total:
+            return le
+    return float("inf")
+
+
+def fmt_bound(seconds: float) -> str:
+    """`<= 25 ms`, `> 2.5 s` for the +Inf bucket."""
+    if seconds == float("inf"):
+        return "> 2.5 s"
+    return f"<= {seconds * 1e3:g} ms"
+
+
+def slope_per_minute(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, per minute."""
+    if len(points) < 2:
+        return 0.0
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+
+
+def poll_counts(
+    fake: FakeRadar, prefixes: list[str], start: float, end: float, retry_gap: float
+) -> dict[str, int]:
+    """Poll starts per prefix within [start, end): requests not within `retry_gap` of the
+    previous request for the same prefix."""
+    last_seen: dict[str, float] = {}
+    polls = dict.fromkeys(prefixes, 0)
+    for record in list(fake.requests):
+        if record.prefix is None or record.at >= end:
+            continue
+        previous = last_seen.get(record.prefix)
+        last_seen[record.prefix] = record.at
+        if record.at >= start and (previous is None or record.at - previous > retry_gap):
+            polls[record.prefix] = polls.get(record.prefix, 0) + 1
+    return polls
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def report(
+    args: argparse.Namespace,
+    samples: list[Sample],
+    warm: Sample,
+    end: Sample,
+    fake: FakeRadar,
+    watched: list[Watched],
+    port: int,
+    failed_lines: list[str],
+) -> None:
+    """Print the results table."""
+    window = end.at - warm.at
+    measured = [s for s in samples if warm.at <= s.at <= end.at]
+    scrapes = [s for s in samples if s.scraped]
+
+    # Memory.
+    rss_warm, rss_end = warm.rss / MIB, end.rss / MIB
+    rss_ratio = rss_end / rss_warm if rss_warm else float("inf")
+    slope = slope_per_minute([(s.at - warm.at, s.rss / MIB) for s in measured])
+    rss_max = max(s.rss for s in measured) / MIB
+
+    # Loop lag.
+    buckets = lag_delta(warm, end)
+    probes = buckets[-1][1]
+    p50, p95, p99 = (quantile_bound(buckets, q) for q in (0.5, 0.95, 0.99))
+    at_100ms = next((c for le, c in buckets if le >= LAG_TARGET), probes)
+    late = probes - at_100ms
+    mean_lag = (end.lag_sum - warm.lag_sum) / probes if probes else 0.0
+
+    # Polls.
+    prefixes = [w.prefix for w in watched]
+    polls = poll_counts(fake, prefixes, warm.at, end.at, retry_gap=args.interval / 2)
+    counts = sorted(polls.values())
+    expected = window / args.interval
+    short = sum(1 for c in counts if c < expected - 1)
+    skipped = end.skipped_slots - warm.skipped_slots
+    failed_polls = end.failed_polls - warm.failed_polls
+    ages = last_successes(port)
+    now = time.time()
+    oldest = max((now - ages.get(p, 0.0) for p in prefixes), default=float("inf"))
+
+    # Requests.
+    fake_rate = (end.fake_requests - warm.fake_requests) / window
+    outcomes = {k: end.requests.get(k, 0.0) - warm.requests.get(k, 0.0) for k in end.requests}
+    attempts = sum(outcomes.values())
+    failures = {k: int(v) for k, v in outcomes.items() if k != "success" and v}
+    faults = end.faults - warm.faults
+    cpu = (end.cpu - warm.cpu) / window
+    bench_cpu = (end.bench_cpu - warm.bench_cpu) / window
+    scrape_times = [s.scrape_seconds * 1e3 for s in scrapes]
+    sizes = [len(w.body) for w in watched]
+
+    print()
+    print("== radar-monitor load benchmark ==")
+    print(
+        f"workload: {len(watched)} prefixes, interval {args.interval:g}s "
+        f"(expected {len(watched) / args.interval:.1f} polls/s), answers "
+        f"{min(sizes) // 1024}-{max(sizes) // 1024} KiB "
+        f"(mean {statistics.fmean(sizes) / 1024:.0f} KiB)"
+    )
+    print(
+        f"measured window: {window:.0f}s after a {args.warmup:g}s warm-up from READY=1; "
+        f"{len(measured)} RSS samples, /metrics scraped every {args.scrape_every:g}s "
+        f"(GET {statistics.median(scrape_times):.0f} ms median, {max(scrape_times):.0f} ms max, "
+        f"{scrapes[-1].scrape_bytes / MIB:.1f} MiB)"
+    )
+    print()
+    rows = [
+        (
+            "RSS warm-up -> end",
+            f"{rss_warm:.1f} -> {rss_end:.1f} MiB ({(rss_ratio - 1) * 100:+.1f}%), "
+            f"max {rss_max:.1f}",
+            f"flat (<= {(RSS_FLAT - 1) * 100:+.0f}%)",
+            f"{rss_ratio:.3f} end/warm-up",
+            verdict(rss_ratio <= RSS_FLAT),
+        ),
+        (
+            "RSS slope after warm-up",
+            f"{slope:+.2f} MiB/min ({slope * 60 * 24:+.0f} MiB/day if it kept on)",
+            "",
+            "",
+            "",
+        ),
+        (
+            "loop lag p50 / p95 / p99",
+            f"{fmt_bound(p50)} / {fmt_bound(p95)} / {fmt_bound(p99)}",
+            f"p99 < {LAG_TARGET * 1e3:.0f} ms",
+            f"{p99 / LAG_TARGET:.2f} p99/100 ms (bound)",
+            verdict(p99 <= LAG_TARGET),
+        ),
+        (
+            "loop lag mean, > 100 ms",
+            f"{mean_lag * 1e3:.1f} ms mean; {late:.0f} of {probes:.0f} probes over 100 ms",
+            "",
+            "",
+            "",
+        ),
+        (
+            "polls per prefix",
+            f"min {counts[0]} / median {statistics.median(counts):g} / max {counts[-1]}"
+            f" (expected {expected:.1f})",
+            "every prefix, each cycle",
+            f"{counts[0] / expected:.2f} min/expected",
+            verdict(short == 0 and skipped == 0),
+        ),
+        (
+            "  short (< expected - 1)",
+            f"{short} prefixes; {skipped} slots skipped (poll still running)",
+            "0 and 0",
+            "",
+            "",
+        ),
+        (
+            "  oldest last success",
+            f"{oldest:.1f}s ago at the end",
+            f"< 2 x {args.interval:g}s",
+            f"{oldest / args.interval:.2f} intervals",
+            "",
+        ),
+        (
+            "requests/s achieved",
+            f"{fake_rate:.1f}/s at the fake ({attempts / window:.1f}/s attempts in the daemon)",
+            f"{len(watched) / args.interval:.1f}/s + retries",
+            f"{fake_rate / (len(watched) / args.interval):.3f} of planned",
+            "",
+        ),
+        (
+            "failed attempts",
+            ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) or "none",
+            "",
+            f"{sum(failures.values()) / attempts * 100:.2f}% of attempts" if attempts else "",
+            "",
+        ),
+        (
+            "  random faults served",
+            ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none",
+            f"{args.fault_rate:.1%} of requests",
+            "",
+            "",
+        ),
+        (
+            "  polls failed after retry",
+            f"{failed_polls} (from the daemon log)",
+            "",
+            "",
+            "",
+        ),
+        (
+            "CPU",
+            f"daemon {cpu:.0%} of a core; bench + fake {bench_cpu:.0%}",
+            "",
+            "",
+            "",
+        ),
+    ]
+    header = ("measure", "value", "target", "ratio", "result")
+    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(4)]
+    for row in [header, *rows]:
+        print("".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + row[4])
+    states = alert_states(port)
+    if failed_lines:
+        print()
+        print("polls that failed after the retries (first 5 of the whole run):")
+        for line in failed_lines[:5]:
+            print(f"  {line[-160:]}")
+    print()
+    print(
+        "alerts at the end: "
+        + (", ".join(f"{k}: {v}" for k, v in sorted(states.items())) or "none")
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def progress(first: Sample, previous: Sample, sample: Sample) -> None:
+    """One line: elapsed, RSS, request rate, loop-lag p99 since the previous scrape."""
+    rate = (sample.fake_requests - previous.fake_requests) / max(sample.at - previous.at, 1e-9)
+    lag = ""
+    if sample.scraped and previous.scraped:
+        buckets = lag_delta(previous, sample)
+        if buckets[-1][1]:
+            lag = f", loop lag p99 {fmt_bound(quantile_bound(buckets, 0.99))}"
+    print(
+        f"  +{sample.at - first.at:5.0f}s  RSS {sample.rss / MIB:6.1f} MiB, "
+        f"{rate:5.1f} requests/s{lag}",
+        flush=True,
+    )
+
+
+def main() -> int:
+    """Run the benchmark; 1 if the daemon died or never became ready, else 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--prefixes", type=int, default=2000)
+    parser.add_argument("--interval", type=float, default=20.0, help="seconds")
+    parser.add_argument("--minutes", type=float, default=4.0, help="measured after warm-up")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds after READY=1")
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--scrape-every", type=float, default=5.0, help="/metrics, seconds")
+    parser.add_argument("--fault-rate", type=float, default=0.01)
+    parser.add_argument("--special", type=int, default=10, help="hijacked, and low-visibility")
+    parser.add_argument("--templates", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument("--budget", type=int, default=1_000_000, help="requests per 5 minutes")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", type=Path, help="run the daemon under cProfile, to FILE")
+    parser.add_argument("--keep-log", type=Path, help="copy the daemon's log to FILE at the end")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    watched = make_workload(args.prefixes, args.special, args.templates, args.seed)
+    print(
+        f"generated {len(watched)} answers in {time.monotonic() - started:.1f}s "
+        f"({sum(len(w.body) for w in watched) / MIB:.0f} MiB): "
+        + ", ".join(
+            f"{k} {v}" for k, v in sorted(collections.Counter(w.kind for w in watched).items())
+        ),
+        flush=True,
+    )
+    print(
+        f"daemon: concurrency {args.concurrency}, timeout {args.timeout:g}s, retries "
+        f"{args.retries}, budget {args.budget}/5m (far above Cloudflare's real 1,200/5m: the plan "
+        f"stretch is tested elsewhere), log level {args.log_level}, no notification channels"
+        + (f", under cProfile -> {args.profile}" if args.profile else ""),
+        flush=True,
+    )
+    fake = FakeRadar(fault_rate=args.fault_rate, fault_seed=args.seed)
+    fake.delay = args.timeout + 1  # a "timeout" outlives the client's deadline, then goes away
+    for w in watched:
+        fake.set_prefix(w.prefix, body=w.body)
+    print(
+        f"fake: {args.fault_rate:.1%} random faults ({', '.join(DEFAULT_RANDOM_FAULTS)}), "
+        "no added latency",
+        flush=True,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_dir, fake:
+        tmp = Path(tmp_dir)
+        port = free_port()
+        config = tmp / "config.yaml"
+        write_config(config, fake.base_url, watched, args, port)
+        daemon = BenchDaemon(tmp, config, args.log_level, args.profile)
+        try:
+            return run(args, daemon, port, fake, watched, started)
+        finally:
+            daemon.close()
+            if args.keep_log is not None:
+                shutil.copyfile(daemon.log_path, args.keep_log)
+
+
+def run(
+    args: argparse.Namespace,
+    daemon: BenchDaemon,
+    port: int,
+    fake: FakeRadar,
+    watched: list[Watched],
+    started: float,
+) -> int:
+    """Start the daemon, sample it through warm-up and window, stop it, report."""
+    daemon.start()
+    launched = time.monotonic()
+    try:
+        daemon.wait_ready(within=3 * args.interval + 60)
+    except AssertionError:
+        print(f"the daemon never became ready; its log:\n{daemon.log[-4000:]}")
+        return 1
+    ready = time.monotonic()
+    plan = next((line for line in daemon.log.splitlines() if "starting:" in line), "?")
+    print(f"daemon ready after {ready - launched:.1f}s; {plan.split('starting: ', 1)[-1]}")
+    print(f"sampling every {args.sample:g}s (warm-up {args.warmup:g}s, then {args.minutes:g} min)")
+
+    samples: list[Sample] = []
+    warm: Sample | None = None
+    warm_at, end_at = ready + args.warmup, ready + args.warmup + args.minutes * 60
+    next_at, last_scrape, last_print = ready, -1e9, ready
+    previous: Sample | None = None
+    while True:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        if not daemon.alive():
+            print(f"the daemon died (exit {daemon.proc and daemon.proc.returncode}); log tail:")
+            print(daemon.log[-4000:])
+            return 1
+        now = time.monotonic()
+        boundary = (warm is None and now >= warm_at) or now >= end_at
+        with_scrape = boundary or now - last_scrape >= args.scrape_every - 0.01
+        sample = take_sample(daemon, port, fake, with_scrape)
+        if with_scrape:
+            last_scrape = now
+        samples.append(sample)
+        if warm is None and now >= warm_at:
+            warm = sample
+            print(f"  warm-up over: RSS {sample.rss / MIB:.1f} MiB; measuring", flush=True)
+        if previous is not None and sample.scraped and now - last_print >= PROGRESS_EVERY:
+            scraped_before = next(s for s in reversed(samples[:-1]) if s.scraped)
+            progress(samples[0], scraped_before, sample)
+            last_print = now
+        previous = sample
+        if now >= end_at:
+            break
+        next_at += args.sample
+
+    assert warm is not None
+    failed = [line for line in daemon.log.splitlines() if "fetch failed" in line]
+    report(args, samples, warm, sample, fake, watched, port, failed)
+    stop_started = time.monotonic()
+    code = daemon.stop(timeout=60)
+    print(
+        f"\ndaemon stopped by SIGTERM in {time.monotonic() - stop_started:.1f}s, exit code {code}; "
+        f"benchmark took {time.monotonic() - started:.0f}s"
+    )
+    if args.profile:
+        print(f"profile written to {args.profile} (python -m pstats {args.profile})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,612 @@
+"""Alertmanager channels: the v2 payload, the notifier's posts and refreshes, the real thing.
+
+The end-to-end tests run Debian's `prometheus-alertmanager` on loopback ports with a webhook
+receiver, and the real daemon (one, then two replicas) against the fake Radar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.alertmanager import am_alerts, am_labels
+from monitor.alerts import AlertEvent, EventKind
+from monitor.config import ChannelConfig
+from monitor.notify import Notifier
+from monitor.outbox import Outbox
+from monitor.rules import Finding, Severity
+from monitor.secret import Secret
+from tests.daemon_harness import DaemonProcess, metric, wait_for
+from tests.fakeradar import FakeRadar, OriginSpec
+from tests.receivers import LoopThread, Receiver, free_port
+from tests.test_templates import HOSTILE, T0, make_event
+from tests.tools import require_tool
+
+VICTIM = "198.51.100.0/24"
+CLEAN = [OriginSpec(64501, ratio=0.97)]
+HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
+AM_PATH = "/api/v2/alerts"
+#: Alertmanager's grouping in these tests: group_wait 1s, group_interval 2s.
+AM_SETTLE = 1.0 + 2.0 + 1.5
+
+
+def live(kind: EventKind, fired: datetime, at: datetime, **kw: Any) -> AlertEvent:
+    """`make_event`'s alert, fired at `fired`, as of `at` (resolved then for RESOLVED)."""
+    event = make_event(kind, **kw)
+    alert = replace(
+        event.alert,
+        started_at=fired - timedelta(seconds=30),
+        fired_at=fired,
+        last_seen=at,
+        notified_at=fired,
+        resolved_at=at if kind is EventKind.RESOLVED else None,
+    )
+    return AlertEvent(kind, alert, at)
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 timestamp as Alertmanager writes it (nanoseconds cut to micro)."""
+    head, _, rest = text.rstrip("Z").partition(".")
+    fraction = rest[:6]
+    stamp = f"{head}.{fraction}" if fraction else head
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
+
+
+# --- the payload ------------------------------------------------------------------------
+
+
+def test_firing_alert_has_identity_labels_annotations_and_expiry() -> None:
+    now = T0 + timedelta(minutes=5)
+    [doc] = am_alerts([make_event()], 240.0, now=now)
+    assert doc["labels"] == {
+        "alertname": "unexpected-origin",
+        "severity": "critical",
+        "prefix": "192.0.2.0/24",
+        "origin": "666",
+        "team": "netops",
+    }
+    notes = doc["annotations"]
+    assert notes["summary"] == "unexpected-origin 192.0.2.0/24 (AS666 EVIL-NET)"
+    assert "\n" not in notes["summary"]
+    description = notes["description"]
+    assert description.startswith("192.0.2.0/24 originated by unexpected AS666")
+    assert "AS666 EVIL-NET (RU): UNEXPECTED, RPKI invalid, seen by 12.0% of peers" in description
+    assert "AS64500 EXAMPLE-NET (US): expected, RPKI valid" in description
+    assert "Expected origins: AS64500" in description
+    assert notes["radar"] == "https://radar.cloudflare.com/routing/prefix/192.0.2.0/24"
+    assert notes["bgp_tools"] == "https://bgp.tools/prefix/192.0.2.0/24"
+    assert notes["ripestat"] == "https://stat.ripe.net/192.0.2.0/24"
+    assert doc["generatorURL"] == notes["radar"]
+    assert doc["startsAt"] == "2026-11-28T12:00:00.000Z"
+    assert doc["endsAt"] == "2026-11-28T12:09:00.000Z"  # now + the resend window
+    json.dumps(doc)  # plain JSON
+
+
+def test_resolved_alert_ends_when_it_resolved() -> None:
+    event = make_event(EventKind.RESOLVED, firing_for=timedelta(minutes=62))
+    [doc] = am_alerts([event], 240.0, now=T0 + timedelta(hours=3))
+    assert doc["startsAt"] == "2026-11-28T12:00:00.000Z"
+    assert doc["endsAt"] == "2026-11-28T13:02:00.000Z"
+
+
+def test_newest_event_per_alert_wins_whatever_the_order() -> None:
+    firing = make_event()
+    resolved = make_event(EventKind.RESOLVED, firing_for=timedelta(minutes=1))
+    other = make_event(prefix="10.0.0.0/8")
+    for events in ([firing, resolved, other], [resolved, other, firing]):
+        docs = am_alerts(events, 240.0, now=T0 + timedelta(minutes=2))
+        ends = {d["labels"]["prefix"]: d["endsAt"] for d in docs}
+        assert ends == {
+            "192.0.2.0/24": "2026-11-28T12:01:00.000Z",
+            "10.0.0.0/8": "2026-11-28T12:06:00.000Z",
+        }
+
+
+def test_collector_finding_has_no_prefix_or_origin_and_reserved_labels_are_kept() -> None:
+    finding = Finding(
+        rule="stale-collector",
+        type="stale_collector",
+        severity=Severity.WARNING,
+        prefix=None,
+        message="rrc00 has not updated for 2h",
+        collector="rrc00",
+        labels={"severity": "page-me", "alertname": "spoofed", "site": "ams"},
+    )
+    assert am_labels(finding) == {
+        "alertname": "stale-collector",
+        "severity": "warning",
+        "collector": "rrc00",
+        "site": "ams",
+    }
+    event = make_event()
+    event = replace(event, alert=replace(event.alert, finding=finding, evidence=None))
+    [doc] = am_alerts([event], 60.0, now=T0)
+    assert doc["annotations"] == {
+        "summary": "stale-collector (rrc00)",
+        "description": "rrc00 has not updated for 2h",
+    }
+    assert "generatorURL" not in doc
+
+
+def test_replicas_produce_the_same_labels() -> None:
+    """Two monitors seeing one hijack at different moments, with different numbers."""
+    first = live(EventKind.FIRING, T0, T0)
+    second = live(EventKind.FIRING, T0 + timedelta(seconds=7), T0 + timedelta(seconds=9))
+    evidence = second.alert.evidence
+    assert evidence is not None
+    second = replace(
+        second, alert=replace(second.alert, evidence=replace(evidence, visibility=0.5))
+    )
+    [a] = am_alerts([first], 240.0, now=T0)
+    [b] = am_alerts([second], 240.0, now=T0 + timedelta(seconds=9))
+    assert a["labels"] == b["labels"]
+    assert a["startsAt"] != b["startsAt"]  # Alertmanager keeps the earliest
+
+
+def test_hostile_text_is_neutralised() -> None:
+    [doc] = am_alerts([make_event(as_name=HOSTILE)], 240.0, now=T0)
+    text = doc["annotations"]["summary"] + doc["annotations"]["description"]
+    for bad in ("<!channel>", "[click](", "<script>", "@here", "<@U123>"):
+        assert bad not in text
+
+
+# --- the notifier, against a stub Alertmanager --------------------------------------------
+
+
+def am_channel(name: str, url: str, **routing: Any) -> ChannelConfig:
+    """An Alertmanager channel as the config would build it."""
+    return ChannelConfig(name=name, url=Secret(url), type="alertmanager", **routing)
+
+
+async def until(predicate: Callable[[], object], within: float = 5.0) -> None:
+    """Wait until `predicate()` holds, at most `within` seconds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+class Stub:
+    """A notifier with an Alertmanager channel `am` (and Apprise `ops`) posting to a receiver."""
+
+    def __init__(self, receiver: Receiver, resend_interval: float = 60.0) -> None:
+        self.receiver = receiver
+        self.outbox = Outbox()
+        self.results: list[tuple[str, str]] = []
+        self.notifier = Notifier(
+            [
+                am_channel("am", f"http://127.0.0.1:{receiver.port}/"),
+                ChannelConfig(name="ops", url=Secret(receiver.url("ops"))),
+            ],
+            self.outbox,
+            group_wait=0.1,
+            max_backoff=0.3,
+            send_timeout=2.0,
+            can_send_unpersisted=lambda: True,
+            on_change=lambda: None,
+            on_result=lambda name, outcome: self.results.append((name, outcome)),
+            resend_interval=resend_interval,
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    def posts(self) -> list[Any]:
+        """The bodies (lists of alerts) posted to the Alertmanager API."""
+        return [p.doc for p in self.receiver.at(AM_PATH.lstrip("/"))]
+
+    def pending(self, channel: str) -> int:
+        """Items queued for `channel`."""
+        return sum(1 for i in self.outbox.items.values() if i.channel == channel)
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[Callable[..., Stub]]:
+    receiver = Receiver()
+    await receiver.start()
+    made: list[Stub] = []
+
+    def make(**kw: Any) -> Stub:
+        made.append(Stub(receiver, **kw))
+        made[-1].task = asyncio.create_task(made[-1].notifier.run())
+        return made[-1]
+
+    yield make
+    for s in made:
+        assert s.task is not None
+        s.task.cancel()
+        await asyncio.gather(s.task, return_exceptions=True)
+    await receiver.stop()
+
+
+async def test_events_reach_alertmanager_and_apprise_through_the_outbox(
+    stub: Callable[..., Stub],
+) -> None:
+    s = stub()
+    now = datetime.now(UTC)
+    assert s.notifier.enqueue([live(EventKind.FIRING, now, now)], time.time()) == 2
+    await until(lambda: s.posts() and s.receiver.at("ops") and not s.outbox.items)
+    [[doc]] = s.posts()
+    assert doc["labels"]["alertname"] == "unexpected-origin"
+    assert parse_time(doc["endsAt"]) > now + timedelta(seconds=200)  # 4 x 60s resend interval
+    assert sorted(s.results) == [("am", "success"), ("ops", "success")]
+
+
+async def test_invalid_alertmanager_url_is_reported_not_used() -> None:
+    notifier = Notifier(
+        [am_channel("am", "am.example:9093")],
+        Outbox(),
+        group_wait=0.1,
+        max_backoff=1.0,
+        can_send_unpersisted=lambda: True,
+        on_change=lambda: None,
+    )
+    assert "http(s)://" in notifier.invalid_channels["am"]
+    assert notifier.enqueue([make_event()], time.time()) == 0
+
+
+async def test_retry_sends_all_pending_and_newest_state_wins(
+    stub: Callable[..., Stub],
+) -> None:
+    s = stub()
+    s.receiver.statuses = {AM_PATH.lstrip("/"): [500]}
+    fired = datetime.now(UTC)
+    s.notifier.enqueue([live(EventKind.FIRING, fired, fired)], time.time())
+    await until(lambda: ("am", "failure") in s.results)
+    resolved = datetime.now(UTC)
+    s.notifier.enqueue([live(EventKind.RESOLVED, fired, resolved)], time.time())
+    await until(lambda: ("am", "success") in s.results)
+    [doc] = s.posts()[-1]  # both items in one post, one alert
+    assert abs(parse_time(doc["endsAt"]) - resolved) < timedelta(milliseconds=1)
+    assert s.pending("am") == 0
+
+
+async def test_refresh_reposts_firing_alerts_only_to_alertmanager_and_coalesces(
+    stub: Callable[..., Stub],
+) -> None:
+    s = stub(resend_interval=0.5)
+    now = datetime.now(UTC)
+    alert = live(EventKind.FIRING, now, now).alert
+    other = live(EventKind.FIRING, now, now, prefix="10.0.0.0/8").alert
+    # Never posted: due at once, one item per alert, then nothing more while they wait.
+    assert s.notifier.refresh([alert, other], time.time()) == 2
+    assert s.notifier.refresh([alert, other], time.time()) == 0
+    await until(lambda: s.posts())
+    assert len(s.posts()[0]) == 2
+    assert s.notifier.refresh([alert, other], time.time()) == 0  # just posted
+    await asyncio.sleep(0.6)
+    assert s.notifier.refresh([alert, other], time.time()) == 2
+    await until(lambda: len(s.posts()) == 2)
+    # Alertmanager hangs: refreshes come due again and again, but one item per alert waits.
+    s.receiver.hang = {AM_PATH.lstrip("/")}
+    await asyncio.sleep(0.6)
+    assert s.notifier.refresh([alert, other], time.time()) == 2
+    for _ in range(10):
+        await asyncio.sleep(0.1)
+        s.notifier.refresh([alert, other], time.time())
+    assert s.pending("am") == 2
+    assert not s.receiver.at("ops")  # Apprise channels never get refreshes
+    assert all(kind == "repeat" for kind in (i.payload["kind"] for i in s.outbox.items.values()))
+
+
+# --- the real Alertmanager --------------------------------------------------------------
+
+
+class Alertmanager:
+    """`prometheus-alertmanager` on loopback ports, its webhook pointing at `receiver`."""
+
+    def __init__(
+        self,
+        binary: str,
+        tmp: Path,
+        receiver: Receiver,
+        cluster: Sequence[str] = ("--cluster.listen-address=",),  # a single node: no gossip
+    ) -> None:
+        tmp.mkdir(exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = tmp / "alertmanager.yml"
+        config.write_text(
+            f"""
+route:
+  receiver: hook
+  group_by: [alertname, prefix]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:{receiver.port}/am
+        send_resolved: true
+"""
+        )
+        self.log_path = tmp / "alertmanager.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={tmp / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                *cluster,
+                "--log.level=debug",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, within=15, what="Alertmanager to be ready")
+
+    def _ready(self) -> bool:
+        assert self.proc.poll() is None, self.log_path.read_text()
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def get(self, path: str) -> Any:
+        """GET a v2 API path as JSON."""
+        with urllib.request.urlopen(f"{self.url}/api/v2{path}", timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def stop(self) -> None:
+        """Terminate the process and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def hook(loop: LoopThread) -> Iterator[Receiver]:
+    """The webhook receiver Alertmanager notifies (path `am`), on a loop of its own."""
+    r = Receiver()
+    loop.run(r.start())
+    yield r
+    loop.run(r.stop())
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, hook: Receiver) -> Iterator[Alertmanager]:
+    binary = require_tool("prometheus-alertmanager")
+    am = Alertmanager(binary, tmp_path, hook)
+    yield am
+    am.stop()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeRadar]:
+    with FakeRadar() as server:
+        yield server
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for d in started:
+        d.close()
+
+
+def notifications(hook: Receiver, status: str) -> list[dict[str, Any]]:
+    """Alertmanager's webhook notifications with group status `status`."""
+    return [p.doc for p in hook.at("am") if p.doc.get("status") == status]
+
+
+async def test_refreshes_keep_the_alert_firing_and_without_them_it_expires(
+    alertmanager: Alertmanager, hook: Receiver
+) -> None:
+    outbox = Outbox()
+    notifier = Notifier(
+        [am_channel("am", alertmanager.url)],
+        outbox,
+        group_wait=0.1,
+        max_backoff=1.0,
+        can_send_unpersisted=lambda: True,
+        on_change=lambda: None,
+        resend_interval=0.5,  # expires 2s after the last post
+    )
+    task = asyncio.create_task(notifier.run())
+    try:
+        now = datetime.now(UTC)
+        event = live(EventKind.FIRING, now, now)
+        notifier.enqueue([event], time.time())
+        for _ in range(30):  # 3s: longer than the window, so only refreshes keep it alive
+            notifier.refresh([event.alert], time.time())
+            await asyncio.sleep(0.1)
+        [alert] = await asyncio.to_thread(alertmanager.get, "/alerts")
+        assert alert["status"]["state"] == "active"
+        assert parse_time(alert["startsAt"]) <= now
+        # No more refreshes: Alertmanager resolves it once endsAt passes.
+        await until(lambda: notifications(hook, "resolved"), within=8.0)
+        assert await asyncio.to_thread(alertmanager.get, "/alerts") == []
+        assert len(notifications(hook, "firing")) == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def write_config(tmp: Path, fake: FakeRadar, *managers: Alertmanager) -> tuple[Path, int]:
+    """A daemon config watching VICTIM with one rule, a channel per Alertmanager; its port."""
+    tmp.mkdir(exist_ok=True)
+    port = free_port()
+    channels = "\n".join(
+        f'    - {{name: am{i or ""}, type: alertmanager, url: "{am.url}"}}'
+        for i, am in enumerate(managers)
+    )
+    path = tmp / "config.yaml"
+    path.write_text(
+        f"""
+source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 3s, retries: 0}}
+prefixes:
+  - {{prefix: {VICTIM}, origins: [64501], description: customer block, labels: {{team: netops}}}}
+rules:
+  - {{name: unexpected-origin, type: unexpected_origin, severity: critical, min_visibility: 0.01}}
+notifications:
+  group_wait: 0.3s
+  channels:
+{channels}
+http: {{listen: "127.0.0.1:{port}"}}
+state: {{path: "{tmp / "state.db"}"}}
+"""
+    )
+    return path, port
+
+
+def start(daemons: list[DaemonProcess], tmp: Path, config: Path) -> DaemonProcess:
+    """Start a daemon (not waiting for it)."""
+    daemon = DaemonProcess(tmp, config).start()
+    daemons.append(daemon)
+    return daemon
+
+
+def test_daemon_alert_appears_in_alertmanager_and_resolves(
+    tmp_path: Path,
+    fake: FakeRadar,
+    alertmanager: Alertmanager,
+    hook: Receiver,
+    daemons: list[DaemonProcess],
+) -> None:
+    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    config, _ = write_config(tmp_path / "daemon", fake, alertmanager)
+    daemon = start(daemons, tmp_path / "daemon", config)
+    daemon.wait_ready()
+
+    fake.set_prefix(VICTIM, HIJACK, n_routes=300)
+    wait_for(lambda: alertmanager.get("/alerts"), what="the alert in Alertmanager")
+    [alert] = alertmanager.get("/alerts")
+    assert alert["labels"] == {
+        "alertname": "unexpected-origin",
+        "severity": "critical",
+        "prefix": VICTIM,
+        "origin": "666",
+        "team": "netops",
+    }
+    assert alert["status"]["state"] == "active"
+    assert alert["annotations"]["summary"].startswith(f"unexpected-origin {VICTIM} (AS666")
+    assert "UNEXPECTED, RPKI invalid" in alert["annotations"]["description"]
+    assert alert["annotations"]["bgp_tools"] == f"https://bgp.tools/prefix/{VICTIM}"
+    assert parse_time(alert["endsAt"]) > datetime.now(UTC) + timedelta(seconds=120)
+    wait_for(lambda: notifications(hook, "firing"), what="Alertmanager's firing notification")
+    [firing] = notifications(hook, "firing")
+    assert firing["commonLabels"]["prefix"] == VICTIM
+
+    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    wait_for(lambda: notifications(hook, "resolved"), what="Alertmanager's resolved notification")
+    [resolved] = notifications(hook, "resolved")
+    [gone] = resolved["alerts"]
+    assert gone["status"] == "resolved"
+    assert parse_time(gone["endsAt"]) <= datetime.now(UTC)
+    assert alertmanager.get("/alerts") == []
+    assert daemon.stop() == 0
+    assert "Unclosed" not in daemon.log  # the notifier's HTTP session was closed
+
+
+def test_two_replicas_make_one_group_and_one_notification(
+    tmp_path: Path,
+    fake: FakeRadar,
+    alertmanager: Alertmanager,
+    hook: Receiver,
+    daemons: list[DaemonProcess],
+) -> None:
+    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    replicas = []
+    for name in ("a", "b"):
+        config, port = write_config(tmp_path / name, fake, alertmanager)
+        replicas.append((start(daemons, tmp_path / name, config), port))
+    for daemon, _ in replicas:
+        daemon.wait_ready()
+
+    fake.set_prefix(VICTIM, HIJACK, n_routes=300)
+    success = 'radar_monitor_notifications_total{channel="am",outcome="success"}'
+    for _, port in replicas:
+        wait_for(lambda port=port: metric(port, success), what="both replicas posting")
+    time.sleep(AM_SETTLE)  # group_wait, then a group_interval in which a duplicate would go
+    [group] = alertmanager.get("/alerts/groups")
+    assert group["labels"] == {"alertname": "unexpected-origin", "prefix": VICTIM}
+    assert len(group["alerts"]) == 1
+    assert len(notifications(hook, "firing")) == 1
+
+    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    wait_for(lambda: notifications(hook, "resolved"), what="the resolved notification")
+    for _, port in replicas:
+        wait_for(lambda port=port: (metric(port, success) or 0) >= 2, what="both resolving")
+    time.sleep(AM_SETTLE)
+    assert len(notifications(hook, "resolved")) == 1
+    assert len(notifications(hook, "firing")) == 1
+    for daemon, _ in replicas:
+        assert daemon.stop() == 0
+
+
+def test_replicas_sending_to_every_peer_of_a_cluster_get_one_notification(
+    tmp_path: Path,
+    fake: FakeRadar,
+    hook: Receiver,
+    daemons: list[DaemonProcess],
+) -> None:
+    """The production layout: each replica posts to each Alertmanager; gossip deduplicates."""
+    binary = require_tool("prometheus-alertmanager")
+    gossip = [free_port(), free_port()]
+    managers: list[Alertmanager] = []
+    try:
+        for i, port in enumerate(gossip):
+            flags = [
+                f"--cluster.listen-address=127.0.0.1:{port}",
+                f"--cluster.peer=127.0.0.1:{gossip[1 - i]}",
+                "--cluster.peer-timeout=1s",  # the second peer sends only if the first did not
+                "--cluster.gossip-interval=50ms",  # it settles after 3 polls of 10 intervals
+            ]
+            managers.append(Alertmanager(binary, tmp_path / f"am{i}", hook, flags))
+        fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+        replicas = []
+        for name in ("a", "b"):
+            config, port = write_config(tmp_path / name, fake, *managers)
+            replicas.append((start(daemons, tmp_path / name, config), port))
+        for daemon, _ in replicas:
+            daemon.wait_ready()
+        wait_for(
+            lambda: all(
+                am.get("/status")["cluster"]["status"] == "ready"
+                and len(am.get("/status")["cluster"]["peers"]) == 2
+                for am in managers
+            ),
+            what="the Alertmanagers to form a settled cluster",
+        )
+
+        fake.set_prefix(VICTIM, HIJACK, n_routes=300)
+        for _, port in replicas:
+            for channel in ("am", "am1"):
+                series = (
+                    f'radar_monitor_notifications_total{{channel="{channel}",outcome="success"}}'
+                )
+                wait_for(lambda p=port, s=series: metric(p, s), what="every replica posting")
+        time.sleep(AM_SETTLE + 1.0)  # and the second peer's wait
+        for am in managers:
+            assert len(am.get("/alerts")) == 1
+        assert len(notifications(hook, "firing")) == 1
+        for daemon, _ in replicas:
+            assert daemon.stop() == 0
+    finally:
+        for am in managers:
+            am.stop()
