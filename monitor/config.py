@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from monitor.validate import (
     parse_asn,
     parse_duration,
     parse_prefix,
+    parse_time,
     positive_int,
     read_limited,
     string,
@@ -461,19 +462,6 @@ def _state(s: Section) -> StateConfig:
     return StateConfig(path=Path(path) if path else default)
 
 
-def _timestamp(value: Any, path: str) -> datetime:
-    if isinstance(value, datetime):  # YAML parses unquoted timestamps itself
-        ts = value
-    else:
-        try:
-            ts = datetime.fromisoformat(string(value, path))
-        except ValueError:
-            raise ConfigError(
-                path, f"must be a time like 2026-12-01T02:00:00Z, got {describe_value(value)}"
-            ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
-
-
 def _silence(s: Section, rules: Mapping[str, Rule]) -> Silence:
     m = s.sub("matchers")
     rule = m.get("rule", string, None)
@@ -482,8 +470,8 @@ def _silence(s: Section, rules: Mapping[str, Rule]) -> Silence:
     collector = m.get("collector", string, None)
     silence = Silence(
         comment=s.get("comment", string),
-        starts=s.get("starts", _timestamp, None),
-        ends=s.get("ends", _timestamp, None) or s.get("until", _timestamp, None),
+        starts=s.get("starts", parse_time, None),
+        ends=s.get("ends", parse_time, None) or s.get("until", parse_time, None),
         rule=rule,
         prefix=m.get("prefix", parse_prefix, None),
         origin=m.get("origin", parse_asn, None),

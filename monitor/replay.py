@@ -100,6 +100,7 @@ from monitor.validate import (
     load_yaml,
     one_of,
     parse_prefix,
+    parse_time,
     positive_int,
     read_limited,
     string,
@@ -225,7 +226,7 @@ def _timeline(data: Any) -> Timeline:
 
 
 def _step(s: Section, previous: Step | None) -> Step:
-    recorded_at = s.get("recorded_at", _moment, None)
+    recorded_at = s.get("recorded_at", parse_time, None)
     if recorded_at is None:
         if previous is None:
             raise ConfigError(s.where("recorded_at"), "is required on the first step")
@@ -273,19 +274,6 @@ def _recorded(value: Any, path: str, prefix: str, recorded_at: datetime) -> Reco
         raise ConfigError(path, str(exc)) from None
     assert envelope.answer is not None  # a successful envelope with a result always decodes one
     return RecordedAnswer(envelope.answer, recorded_at)
-
-
-def _moment(value: Any, path: str) -> datetime:
-    if isinstance(value, datetime):  # YAML parses unquoted timestamps itself
-        ts = value
-    else:
-        try:
-            ts = datetime.fromisoformat(string(value, path))
-        except ValueError:
-            raise ConfigError(
-                path, f"must be a time like 2024-06-27T18:00:00Z, got {describe_value(value)}"
-            ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def shift(answer: RadarAnswer, by: timedelta) -> RadarAnswer:

@@ -6,6 +6,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,6 +69,20 @@ def parse_duration(value: Any, path: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ConfigError(path, f"must be a non-negative duration, got {describe_value(value)}")
     return seconds
+
+
+def parse_time(value: Any, path: str) -> datetime:
+    """An ISO 8601 time (naive means UTC; YAML may have parsed it already) → aware UTC."""
+    if isinstance(value, datetime):
+        ts = value
+    else:
+        try:
+            ts = datetime.fromisoformat(string(value, path))
+        except ValueError:
+            raise ConfigError(
+                path, f"must be a time like 2026-12-01T02:00:00Z, got {describe_value(value)}"
+            ) from None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def parse_prefix(value: Any, path: str) -> str:

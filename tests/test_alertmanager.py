@@ -371,13 +371,6 @@ receivers:
         self._log.close()
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.stop()
-
-
 @pytest.fixture
 def hook(loop: LoopThread) -> Iterator[Receiver]:
     """The webhook receiver Alertmanager notifies (path `am`), on a loop of its own."""
