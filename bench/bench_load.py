@@ -726,12 +726,14 @@ def run(
     assert warm is not None
     failed = [line for line in daemon.log.splitlines() if "fetch failed" in line]
     report(args, samples, warm, sample, fake, watched, port, failed)
+    fake.fault_rate = 0.0  # no new "timeout" handlers, which would outlive the daemon
     stop_started = time.monotonic()
     code = daemon.stop(timeout=60)
     print(
         f"\ndaemon stopped by SIGTERM in {time.monotonic() - stop_started:.1f}s, exit code {code}; "
         f"benchmark took {time.monotonic() - started:.0f}s"
     )
+    time.sleep(max(0.0, fake.delay - (time.monotonic() - stop_started)))  # let them finish
     if args.profile:
         print(f"profile written to {args.profile} (python -m pstats {args.profile})")
     return 0

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 
 from tests.daemon_harness import DaemonProcess
 from tests.receivers import LoopThread, Mailbox, Receiver, SmtpServer
+
+
+@pytest.fixture(autouse=True)
+def isolated_logging() -> Iterator[None]:
+    """Undo what `setup_logging` (run by in-process CLI calls) does to the global loggers."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    quieted = {name: logging.getLogger(name).level for name in ("aiohttp.access", "asyncio")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in quieted.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from monitor.logs import mask, register_secret, setup_logging
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    quieted = {name: logging.getLogger(name).level for name in ("aiohttp.access", "asyncio")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in quieted.items():
-        logging.getLogger(name).setLevel(old)
 
 
 def ours(err: str) -> list[str]:
