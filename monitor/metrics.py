@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -66,10 +68,12 @@ class StateCollector(Collector):
 
     def __init__(self, get_state: Callable[[], MonitorState]) -> None:
         self._get_state = get_state
+        #: A snapshot to render instead of the live state (see `Metrics.render_snapshot`).
+        self.pinned: MonitorState | None = None
 
     def collect(self) -> Iterator[Metric]:
         """Fresh metric families from the state as it is now."""
-        state = self._get_state()
+        state = self.pinned or self._get_state()
         yield from self._prefixes(state)
         yield from self._collectors(state)
         yield from self._alerts(state)
@@ -267,7 +271,10 @@ class Metrics:
             registry=self.registry,
         )
         build.labels(version).set(1)
-        self.registry.register(StateCollector(get_state))
+        self._get_state = get_state
+        self._state = StateCollector(get_state)
+        self.registry.register(self._state)
+        self._render_lock = threading.Lock()
         # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
         ProcessCollector(registry=self.registry)
 
@@ -289,6 +296,24 @@ class Metrics:
     def notification(self, channel: str, outcome: str) -> None:
         """Count one delivery attempt to `channel`."""
         self._notifications.labels(channel, outcome).inc()
+
+    async def render_async(self) -> tuple[bytes, str]:
+        """`render()` off the event loop: 2,000 prefixes are megabytes of text to format.
+
+        The state is snapshotted on the loop (cheap copies), then formatted in a thread, so a
+        scrape never stalls polling, alert timing or the watchdog.
+        """
+        snapshot = self._get_state().snapshot()
+        return await asyncio.to_thread(self.render_snapshot, snapshot)
+
+    def render_snapshot(self, snapshot: MonitorState) -> tuple[bytes, str]:
+        """`render()` of a fixed snapshot (safe in a thread: the loop never touches it)."""
+        with self._render_lock:
+            self._state.pinned = snapshot
+            try:
+                return self.render()
+            finally:
+                self._state.pinned = None
 
     def render(self) -> tuple[bytes, str]:
         """The text exposition of every metric and its content type."""

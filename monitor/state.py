@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,15 @@ class MonitorState:
     reload_time: float = field(default_factory=time.time)
     store_error: str | None = None
     auth_error: str | None = None
+
+    def snapshot(self) -> MonitorState:
+        """A copy that later changes on the loop do not reach (answers are immutable, shared)."""
+        return dataclasses.replace(
+            self,
+            prefixes={k: dataclasses.replace(v) for k, v in self.prefixes.items()},
+            book=AlertBook(self.book.alerts.values()),
+            outbox=Outbox(self.outbox.items.values()),
+        )
 
     def collectors(self) -> dict[str, Collector]:
         """The freshest view of every collector across all answers."""

@@ -169,7 +169,7 @@ class _Pages:
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The Prometheus exposition."""
-        body, content_type = self._metrics.render()
+        body, content_type = await self._metrics.render_async()
         # Passed as a header: aiohttp's content_type argument refuses the charset parameter.
         return web.Response(body=body, headers={"Content-Type": content_type})
 
