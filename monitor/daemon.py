@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -226,12 +227,11 @@ class Daemon:
     def _answered(self, status: PrefixStatus, answer: RadarAnswer) -> None:
         watch = status.watch
         now = datetime.now(UTC)
-        status.answer, status.last_success, status.failures, status.error = (
-            answer,
-            time.time(),
-            0,
-            None,
-        )
+        # Routes are most of an answer's memory (thousands per prefix) and nothing after the
+        # evaluation below needs them: keep the counts, origins and collectors only.
+        status.answer = dataclasses.replace(answer, routes=())
+        status.routes = len(answer.routes)
+        status.last_success, status.failures, status.error = time.time(), 0, None
         self.state.auth_error = None
         findings = evaluate(watch, answer, now)
         collectors = frozenset(c.name for c in answer.collectors)

@@ -139,7 +139,7 @@ class StateCollector(Collector):
             if answer is None:
                 continue
             expected_ratio.add_metric([prefix], expected_visibility(status.watch.target, answer)[0])
-            routes.add_metric([prefix], len(answer.routes))
+            routes.add_metric([prefix], status.routes)
             if answer.data_time is not None:
                 data_ts.add_metric([prefix], answer.data_time.timestamp())
             seen: set[int] = set()

@@ -26,6 +26,7 @@ class PrefixStatus:
     failures: int = 0  # consecutive failed fetches
     error: str | None = None  # the last fetch's error, None after a success
     polls: int = 0  # completed fetches, successful or not
+    routes: int = 0  # routes in the last answer (the answer is kept without them)
 
 
 @dataclass

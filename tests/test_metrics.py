@@ -41,6 +41,7 @@ def known_state() -> MonitorState:
             collector("route-views2", None),
         ),
     )
+    v4.routes = len(v4.answer.routes)
     v4.last_success = 1_795_867_200.0
     v6 = state.prefixes[V6]
     v6.answer = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)
