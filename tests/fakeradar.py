@@ -20,7 +20,6 @@ a share of requests (`fault_rate`, for load runs).
 from __future__ import annotations
 
 import asyncio
-import collections
 import copy
 import ipaddress
 import json
@@ -405,6 +404,14 @@ class RequestRecord(NamedTuple):
     user_agent: str = ""
 
 
+class RandomFault(NamedTuple):
+    """One fault drawn by `fault_rate`: when (`time.monotonic()`), for what prefix, which."""
+
+    at: float
+    prefix: str
+    kind: Fault
+
+
 @dataclass(frozen=True)
 class _Scenario:
     status: int
@@ -444,7 +451,7 @@ class FakeRadar:
     `fault_rate` (default 0: off) is the chance that a request with no explicit fault (none set
     by `set_fault` for its prefix or globally) fails anyway, with a fault drawn uniformly from
     `random_faults`; draws come from a `random.Random(fault_seed)`, so a run is repeatable for a
-    given order of requests. `random_fault_counts` counts the random faults served by kind.
+    given order of requests. `random_fault_log` records each fault drawn, for whom and when.
 
     Bodies are encoded once, when a prefix is set (or first asked for, if never set), so the
     default `data_time` of an answer is that moment: set the prefix again to refresh it.
@@ -482,7 +489,7 @@ class FakeRadar:
         #: Share (0..1) of requests without an explicit fault that get one of `random_faults`.
         self.fault_rate = fault_rate
         self.random_faults = random_faults
-        self.random_fault_counts: collections.Counter[str] = collections.Counter()
+        self.random_fault_log: list[RandomFault] = []
         self._fault_rng = random.Random(fault_seed)
         self.requests: list[RequestRecord] = []
         self.in_flight_max = 0
@@ -671,21 +678,21 @@ class FakeRadar:
             slot: str | None = key if key in self._faults else None
             active = self._faults.get(slot)
             if active is None:
-                return self._random_fault()
+                return self._random_fault(key)
             if active.remaining is not None:
                 active.remaining -= 1
                 if active.remaining <= 0:
                     del self._faults[slot]
             return active.kind
 
-    def _random_fault(self) -> Fault | None:
+    def _random_fault(self, prefix: str) -> Fault | None:
         """One of `random_faults` with probability `fault_rate`, else None (lock held)."""
         if self.fault_rate <= 0 or not self.random_faults:
             return None
         if self._fault_rng.random() >= self.fault_rate:
             return None
         kind = self._fault_rng.choice(self.random_faults)
-        self.random_fault_counts[kind] += 1
+        self.random_fault_log.append(RandomFault(time.monotonic(), prefix, kind))
         return kind
 
     async def _fault(
