@@ -44,7 +44,9 @@ How to read the numbers.
   two boundary scrapes) shows the polling alone.
 - Ratios compare with the targets in the same run: RSS end / warm-up, polls min / expected,
   lag p99 / 100 ms. PASS/FAIL is information for humans; the exit code is non-zero only when the
-  daemon dies (or never becomes ready).
+  daemon dies or never becomes ready (1), or stops answering /metrics for minutes (2).
+- "Machine: other processes" is CPU used by neither the daemon nor this benchmark (with the
+  fake) during the window: on a shared machine, anything but ~0 means the numbers are noisy.
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +69,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.daemon_harness import TOKEN, DaemonProcess, free_port
+from tests.daemon_harness import DaemonProcess, free_port
 from tests.fakeradar import DEFAULT_RANDOM_FAULTS, FakeRadar, OriginSpec, encode, make_answer
 
 V4_PLACEHOLDER = "192.0.2.0/24"
@@ -79,6 +80,8 @@ LAG_METRIC = "radar_monitor_event_loop_lag_seconds"
 REQUESTS_METRIC = "radar_monitor_api_requests_total"
 LAST_SUCCESS_METRIC = "radar_monitor_prefix_last_success_timestamp_seconds"
 PROGRESS_EVERY = 30.0
+#: How long past the end the benchmark keeps trying to read /metrics before giving up.
+UNRESPONSIVE_LIMIT = 120.0
 MIB = 1024 * 1024
 
 
@@ -221,58 +224,6 @@ def write_config(
 # --- the daemon and what it shows ------------------------------------------------------------
 
 
-class BenchDaemon(DaemonProcess):
-    """`DaemonProcess` at a chosen log level (the harness forces debug), optionally profiled."""
-
-    def __init__(self, tmp: Path, config: Path, log_level: str, profile: Path | None) -> None:
-        super().__init__(tmp, config)
-        self.log_level = log_level
-        self.profile = profile
-
-    def start(self, log_format: str = "human") -> BenchDaemon:
-        """Start `python [-m cProfile -o FILE] -m monitor --log-level LEVEL run`."""
-        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-        env.update({"CLOUDFLARE_API_TOKEN": TOKEN, "NOTIFY_SOCKET": str(self.notify.path)})
-        profiler = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                "-m",
-                "monitor",
-                "--log-level",
-                self.log_level,
-                "--log-format",
-                log_format,
-                "run",
-                "--config",
-                str(self.config),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        return self
-
-    @property
-    def pid(self) -> int:
-        """The daemon's process id."""
-        assert self.proc is not None
-        return self.proc.pid
-
-    def close(self) -> None:
-        """Kill it if still running, check the log for secrets, and close the log file."""
-        super().close()
-        log_file = getattr(self, "_log", None)
-        if log_file is not None and not log_file.closed:
-            log_file.close()
-
-    def alive(self) -> bool:
-        """Whether the process still runs."""
-        return self.proc is not None and self.proc.poll() is None
-
-
 @dataclass
 class Sample:
     """What one look at the daemon found (`at` is `time.monotonic()`)."""
@@ -280,6 +231,7 @@ class Sample:
     at: float
     rss: float  # bytes, from /proc
     scraped: bool = False
+    scrape_error: str = ""  # why /metrics could not be read, if it was tried and failed
     scrape_seconds: float = 0.0
     scrape_bytes: int = 0
     lag_buckets: dict[float, float] = field(default_factory=dict)
@@ -291,6 +243,7 @@ class Sample:
     faults: int = 0  # random faults drawn by the fake so far
     skipped_slots: int = 0  # "previous poll still running" in the daemon log so far
     failed_polls: int = 0  # "fetch failed" (after the retries) in the daemon log so far
+    machine_busy: float = 0.0  # CPU seconds of every process on the machine so far
 
 
 def rss_bytes(pid: int) -> float:
@@ -303,6 +256,13 @@ def rss_bytes(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return float(line.split()[1]) * 1024
     return 0.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes have used since boot (the non-idle fields of /proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def scrape(port: int) -> tuple[str, float]:
@@ -324,7 +284,7 @@ def value(line: str) -> float:
     return float(line.rsplit(" ", 1)[1])
 
 
-def take_sample(daemon: BenchDaemon, port: int, fake: FakeRadar, with_scrape: bool) -> Sample:
+def take_sample(daemon: DaemonProcess, port: int, fake: FakeRadar, with_scrape: bool) -> Sample:
     """RSS always; the loop-lag histogram, request counters and CPU when `with_scrape`."""
     sample = Sample(
         time.monotonic(),
@@ -338,7 +298,12 @@ def take_sample(daemon: BenchDaemon, port: int, fake: FakeRadar, with_scrape: bo
     sample.skipped_slots = log.count("previous poll still running")
     sample.failed_polls = log.count("fetch failed")
     sample.faults = len(fake.random_fault_log)
-    text, seconds = scrape(port)
+    sample.machine_busy = machine_busy_seconds()
+    try:
+        text, seconds = scrape(port)
+    except OSError as exc:  # refused, reset or timed out: a daemon too busy to answer
+        sample.scrape_error = str(exc) or type(exc).__name__
+        return sample
     sample.scraped, sample.scrape_seconds, sample.scrape_bytes = True, seconds, len(text)
     for line in text.splitlines():
         if line.startswith(f"{LAG_METRIC}_bucket"):
@@ -354,8 +319,11 @@ def take_sample(daemon: BenchDaemon, port: int, fake: FakeRadar, with_scrape: bo
 
 
 def last_successes(port: int) -> dict[str, float]:
-    """Per prefix, the Unix time of its last successful fetch."""
-    text, _ = scrape(port)
+    """Per prefix, the Unix time of its last successful fetch (empty if /metrics fails)."""
+    try:
+        text, _ = scrape(port)
+    except OSError:
+        return {}
     return {
         label(line, "prefix"): value(line)
         for line in text.splitlines()
@@ -364,9 +332,12 @@ def last_successes(port: int) -> dict[str, float]:
 
 
 def alert_states(port: int) -> collections.Counter[str]:
-    """Active alerts by `rule state`."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=30) as resp:
-        doc = json.loads(resp.read())
+    """Active alerts by `rule state` (`unreadable` if the API fails)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=30) as resp:
+            doc = json.loads(resp.read())
+    except OSError as exc:
+        return collections.Counter({f"unreadable ({exc})": 1})
     return collections.Counter(f"{a['finding']['rule']} {a['state']}" for a in doc["alerts"])
 
 
@@ -479,7 +450,7 @@ def report(
     polls = poll_counts(fake, prefixes, warm.at, end.at, args.retries)
     counts = sorted(polls.values())
     expected = window / args.interval
-    short = sum(1 for c in counts if c < expected - 1)
+    short = sum(1 for c in counts if c < round(expected) - 1)
     skipped = end.skipped_slots - warm.skipped_slots
     failed_polls = end.failed_polls - warm.failed_polls
     ages = last_successes(port)
@@ -494,6 +465,9 @@ def report(
     faults = collections.Counter(f.kind for f in fake.random_fault_log[warm.faults : end.faults])
     cpu = (end.cpu - warm.cpu) / window
     bench_cpu = (end.bench_cpu - warm.bench_cpu) / window
+    machine = (end.machine_busy - warm.machine_busy) / window
+    other = max(0.0, machine - cpu - bench_cpu)
+    failed_scrapes = sum(1 for s in measured if s.scrape_error)
     scrape_times = [s.scrape_seconds * 1e3 for s in scrapes]
     sizes = [len(w.body) for w in watched]
 
@@ -509,7 +483,9 @@ def report(
         f"measured window: {window:.0f}s after a {args.warmup:g}s warm-up from READY=1; "
         f"{len(measured)} RSS samples, /metrics scraped every {args.scrape_every:g}s "
         f"(GET {statistics.median(scrape_times):.0f} ms median, {max(scrape_times):.0f} ms max, "
-        f"{scrapes[-1].scrape_bytes / MIB:.1f} MiB)"
+        f"{scrapes[-1].scrape_bytes / MIB:.1f} MiB"
+        + (f"; {failed_scrapes} scrapes FAILED" if failed_scrapes else "")
+        + ")"
     )
     print()
     rows = [
@@ -596,6 +572,13 @@ def report(
             "CPU",
             f"daemon {cpu:.0%} of a core; bench + fake {bench_cpu:.0%}",
             "",
+            "",
+            "",
+        ),
+        (
+            "machine",
+            f"{machine:.0%} of {os.cpu_count()} cores busy; other processes {other:.0%} of a core",
+            "other ~ 0%",
             "",
             "",
         ),
@@ -691,7 +674,8 @@ def main() -> int:
         port = free_port()
         config = tmp / "config.yaml"
         write_config(config, fake.base_url, watched, args, port)
-        daemon = BenchDaemon(tmp, config, args.log_level, args.profile)
+        profiler = ("-m", "cProfile", "-o", str(args.profile)) if args.profile else ()
+        daemon = DaemonProcess(tmp, config, log_level=args.log_level, interpreter_args=profiler)
         try:
             return run(args, daemon, port, fake, watched, started)
         finally:
@@ -702,7 +686,7 @@ def main() -> int:
 
 def run(
     args: argparse.Namespace,
-    daemon: BenchDaemon,
+    daemon: DaemonProcess,
     port: int,
     fake: FakeRadar,
     watched: list[Watched],
@@ -723,9 +707,9 @@ def run(
 
     samples: list[Sample] = []
     warm: Sample | None = None
+    last_scraped: Sample | None = None
     warm_at, end_at = ready + args.warmup, ready + args.warmup + args.minutes * 60
     next_at, last_scrape, last_print = ready, -1e9, ready
-    previous: Sample | None = None
     while True:
         time.sleep(max(0.0, next_at - time.monotonic()))
         if not daemon.alive():
@@ -733,23 +717,29 @@ def run(
             print(daemon.log[-4000:])
             return 1
         now = time.monotonic()
+        # The window's two ends need a scrape; a failed one is tried again at the next sample.
         boundary = (warm is None and now >= warm_at) or now >= end_at
         with_scrape = boundary or now - last_scrape >= args.scrape_every - 0.01
         sample = take_sample(daemon, port, fake, with_scrape)
+        samples.append(sample)
         if with_scrape:
             last_scrape = now
-        samples.append(sample)
-        if warm is None and now >= warm_at:
+        if sample.scrape_error:
+            print(f"  +{now - ready:5.0f}s  /metrics failed: {sample.scrape_error}", flush=True)
+        if warm is None and now >= warm_at and sample.scraped:
             warm = sample
             print(f"  warm-up over: RSS {sample.rss / MIB:.1f} MiB; measuring", flush=True)
-        if previous is not None and sample.scraped and now - last_print >= PROGRESS_EVERY:
-            scraped_before = next(s for s in reversed(samples[:-1]) if s.scraped)
-            progress(samples[0], scraped_before, sample)
-            last_print = now
-        previous = sample
-        if now >= end_at:
+        if sample.scraped:
+            if last_scraped is not None and now - last_print >= PROGRESS_EVERY:
+                progress(samples[0], last_scraped, sample)
+                last_print = now
+            last_scraped = sample
+        if warm is not None and now >= end_at and sample.scraped:
             break
-        next_at += args.sample
+        if now >= end_at + UNRESPONSIVE_LIMIT:
+            print(f"the daemon did not answer /metrics for {UNRESPONSIVE_LIMIT:g}s: giving up")
+            return 2
+        next_at = max(next_at + args.sample, time.monotonic())
 
     assert warm is not None
     failed = [line for line in daemon.log.splitlines() if "fetch failed" in line]

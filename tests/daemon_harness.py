@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +81,24 @@ class NotifySocket:
 class DaemonProcess:
     """`python -m monitor run --config FILE` with its own port, socket and log file."""
 
-    def __init__(self, tmp: Path, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        config: Path,
+        env: dict[str, str] | None = None,
+        *,
+        log_level: str = "debug",
+        interpreter_args: Sequence[str] = (),
+    ) -> None:
         self.tmp = tmp
         self.config = config
         self.log_path = tmp / f"daemon-{time.monotonic_ns()}.log"
         self.notify = NotifySocket(tmp / f"notify-{time.monotonic_ns()}.sock")
         self.extra_env = env or {}
+        #: Debug by default, so that secret-leak checks see everything the daemon can log.
+        self.log_level = log_level
+        #: Before `-m monitor`, e.g. `-m cProfile -o FILE` for the load benchmark.
+        self.interpreter_args = tuple(interpreter_args)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, log_format: str = "human") -> DaemonProcess:
@@ -98,10 +110,11 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
+                *self.interpreter_args,
                 "-m",
                 "monitor",
                 "--log-level",
-                "debug",
+                self.log_level,
                 "--log-format",
                 log_format,
                 "run",
@@ -113,6 +126,16 @@ class DaemonProcess:
             env=env,
         )
         return self
+
+    @property
+    def pid(self) -> int:
+        """The daemon's process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self.proc is not None and self.proc.poll() is None
 
     @property
     def log(self) -> str:
@@ -152,6 +175,9 @@ class DaemonProcess:
         """Make sure nothing is left running, and that nothing it wrote shows a secret."""
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
+        log_file = getattr(self, "_log", None)
+        if log_file is not None and not log_file.closed:
+            log_file.close()
         self.notify.close()
         assert_no_secrets(self.log, f"the daemon log {self.log_path}")
         for message in self.notify.messages:
