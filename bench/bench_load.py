@@ -60,6 +60,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -684,6 +685,17 @@ def main() -> int:
                 shutil.copyfile(daemon.log_path, args.keep_log)
 
 
+def stop(daemon: DaemonProcess, within: float = 60.0) -> str:
+    """SIGTERM the daemon and wait; what happened, in words (SIGKILL after `within`)."""
+    started = time.monotonic()
+    try:
+        code = daemon.stop(timeout=within)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        return f"daemon ignored SIGTERM for {within:g}s (event loop starved?): killed"
+    return f"daemon stopped by SIGTERM in {time.monotonic() - started:.1f}s, exit code {code}"
+
+
 def run(
     args: argparse.Namespace,
     daemon: DaemonProcess,
@@ -738,6 +750,7 @@ def run(
             break
         if now >= end_at + UNRESPONSIVE_LIMIT:
             print(f"the daemon did not answer /metrics for {UNRESPONSIVE_LIMIT:g}s: giving up")
+            print(stop(daemon))  # SIGTERM, so that a profile still gets written
             return 2
         next_at = max(next_at + args.sample, time.monotonic())
 
@@ -746,11 +759,7 @@ def run(
     report(args, samples, warm, sample, fake, watched, port, failed)
     fake.fault_rate = 0.0  # no new "timeout" handlers, which would outlive the daemon
     stop_started = time.monotonic()
-    code = daemon.stop(timeout=60)
-    print(
-        f"\ndaemon stopped by SIGTERM in {time.monotonic() - stop_started:.1f}s, exit code {code}; "
-        f"benchmark took {time.monotonic() - started:.0f}s"
-    )
+    print(f"\n{stop(daemon)}; benchmark took {time.monotonic() - started:.0f}s")
     time.sleep(max(0.0, fake.delay - (time.monotonic() - stop_started)))  # let them finish
     if args.profile:
         print(f"profile written to {args.profile} (python -m pstats {args.profile})")

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 SOURCE_UNREACHABLE = "source-unreachable"
 SOURCE_AUTH = "source-auth"
 LAG_PROBE_SECONDS = 0.25
+#: Repeats and silence changes are checked this often, not at every poll slot.
+TICK_SECONDS = 1.0
 #: How long SIGTERM waits for the outbox to drain.
 SHUTDOWN_FLUSH_SECONDS = 5.0
 
@@ -81,6 +83,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._wake = asyncio.Event()
         self._polls: dict[str, asyncio.Task[None]] = {}
+        self._last_tick = 0.0
         self._runner: web.AppRunner | None = None
         self._notifier_task: asyncio.Task[None] | None = None
         self.http_port: int | None = None
@@ -185,10 +188,16 @@ class Daemon:
     async def _sleep_until(self, when: float) -> None:
         """Sleep until monotonic `when`, ticking alerts and the heartbeat at least once a second."""
         while True:
-            self.state.loop_heartbeat = time.monotonic()
-            self._tick()
+            now = time.monotonic()
+            self.state.loop_heartbeat = now
+            if now - self._last_tick >= TICK_SECONDS:
+                self._last_tick = now
+                self._tick()
             remaining = when - time.monotonic()
             if remaining <= 0 or self._wake.is_set():
+                # Yield even when the slot is already due: a scheduler that never awaits
+                # starves the polls it starts (seen with 2,000 prefixes and 3,000 alerts).
+                await asyncio.sleep(0)
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(remaining, 1.0))

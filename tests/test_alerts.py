@@ -166,3 +166,25 @@ def test_dirty_tracking_for_the_store() -> None:
     book.observe(SCOPE, [HIJACK], None, at(1), policy)
     changed, removed = book.take_dirty()
     assert removed == [LOW.key]
+
+
+def test_tick_touches_nothing_that_did_not_change() -> None:
+    book, policy = AlertBook(), Policy()
+    findings = [
+        Finding(
+            "hijack",
+            "unexpected_origin",
+            Severity.CRITICAL,
+            f"10.{i // 256}.{i % 256}.0/24",
+            "x",
+            origin=666,
+        )
+        for i in range(3000)
+    ]
+    for f in findings:
+        book.observe(Scope(f.prefix or "", rules=frozenset({"hijack"})), [f], None, at(0), policy)
+    book.take_dirty()
+    before = dict(book.alerts)
+    assert book.tick(at(1), policy) == []
+    assert book.take_dirty() == ([], [])
+    assert all(book.alerts[k] is a for k, a in before.items())  # no copies made
