@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.config import parse_config
-from monitor.engine import evaluate
-from monitor.model import decode_envelope
+from monitor.pipeline import judge
+from monitor.sources.radar_routes import decode_routes
 from tests.fakeradar import OriginSpec, encode, make_answer
 
 PREFIX = "192.0.2.0/24"
@@ -62,17 +62,17 @@ def main() -> None:
     now = datetime.now(UTC)
 
     def ours() -> object:
-        envelope = decode_envelope(body, PREFIX)
-        assert envelope.answer is not None
-        return evaluate(watch, envelope.answer, now)
+        envelope = decode_routes(body, PREFIX)
+        assert envelope.result is not None
+        return judge(watch, envelope.result, now).findings
 
-    answer = decode_envelope(body, PREFIX).answer
+    answer = decode_routes(body, PREFIX).result
     assert answer is not None and len(answer.routes) >= 1900, "expected ~2,000 routes"
     baseline = best_of(lambda: json.loads(body))
     measured = best_of(ours)
     print(
         f"answer: {len(body) / 1024:.0f} KiB, {len(answer.routes)} routes, "
-        f"{len(answer.collectors)} collectors, {len(evaluate(watch, answer, now))} findings"
+        f"{len(answer.collectors)} collectors, {len(judge(watch, answer, now).findings)} findings"
     )
     print(f"json.loads:         {baseline * 1e3:8.3f} ms")
     print(f"decode + evaluate:  {measured * 1e3:8.3f} ms")

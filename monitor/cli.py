@@ -11,25 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor import __version__
-from monitor.check import run_check
-from monitor.config import DEFAULT_BASE_URL, load_config
-from monitor.daemon import Daemon
+from monitor.config import load_config
+from monitor.core.observation import ErrorKind, PrefixView
 from monitor.demo import demo_config, print_events
-from monitor.logs import setup_logging
-from monitor.model import RadarAnswer
-from monitor.notify import Notifier
-from monitor.outbox import Outbox
-from monitor.radar import (
-    TOKEN_HELP,
-    ClientSettings,
-    RadarAuthError,
-    RadarClient,
-    RadarError,
-    load_token,
-)
+from monitor.once import run_check
+from monitor.ops.logs import setup_logging
 from monitor.report import check_json, check_table, query_csv, query_json, query_table
-from monitor.schedule import plan
-from monitor.secret import Secret
+from monitor.settings import DEFAULT_BASE_URL, SourceConfig
+from monitor.sinks.notifier import Notifier
+from monitor.sinks.outbox import Outbox
+from monitor.sources.base import AuthError, SourceError
+from monitor.sources.factory import make_source
+from monitor.sources.polling import plan
+from monitor.supervisor import Supervisor
 from monitor.validate import ConfigError, parse_prefix
 
 EXIT_OK, EXIT_FIRED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -102,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"radar-monitor: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except _NoTokenError as exc:
-        print(f"radar-monitor: {exc}", file=sys.stderr)
+    except AuthError as exc:  # no token, or a token file that cannot be read
+        print(f"radar-monitor: authentication failed: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130
@@ -120,7 +114,7 @@ def cmd_check(path: Path) -> int:
 def cmd_run(path: Path) -> int:
     """Run the daemon until SIGTERM."""
     config = load_config(path)
-    return asyncio.run(Daemon(path, config).run())
+    return asyncio.run(Supervisor(path, config).run())
 
 
 def cmd_demo(port: int) -> int:
@@ -133,7 +127,7 @@ def cmd_demo(port: int) -> int:
             f"no network). Status page and metrics: http://127.0.0.1:{port}/  (Ctrl-C stops)",
             flush=True,
         )
-        return asyncio.run(Daemon(path, config, on_events=print_events).run())
+        return asyncio.run(Supervisor(path, config, on_events=print_events).run())
 
 
 def cmd_test_notify(path: Path) -> int:
@@ -157,59 +151,48 @@ def cmd_test_notify(path: Path) -> int:
     return EXIT_OK if all(ok for ok, _ in results.values()) else EXIT_FIRED
 
 
-class _NoTokenError(Exception):
-    """The token could not be found or read; the message is for the operator."""
-
-
-def _token(token_file: Path | None) -> Secret:
-    try:
-        token = load_token(token_file)
-    except RadarAuthError as exc:
-        raise _NoTokenError(f"authentication failed: {exc}") from None
-    if token is None:
-        raise _NoTokenError(f"authentication failed: no API token found; {TOKEN_HELP}")
-    return token
-
-
 def cmd_once(path: Path, fmt: str) -> int:
-    """Fetch and evaluate once; the exit code says whether anything fired."""
+    """Fetch and judge once; the exit code says whether anything fired."""
     config = load_config(path)
-    token = _token(config.source.token_file)
-    result = asyncio.run(run_check(config, token))
+    result = asyncio.run(run_check(config))
     print(check_json(result) if fmt == "json" else check_table(result))
+    auth = result.auth_failure
+    if auth is not None:
+        print(f"radar-monitor: authentication failed: {auth.message}", file=sys.stderr)
     for outcome in result.outcomes:
-        if isinstance(outcome.error, RadarAuthError):
-            print(f"radar-monitor: authentication failed: {outcome.error}", file=sys.stderr)
-            break
-    for outcome in result.outcomes:
-        if outcome.error is not None and not isinstance(outcome.error, RadarAuthError):
-            print(f"radar-monitor: {outcome.watch.prefix}: {outcome.error}", file=sys.stderr)
+        failure = outcome.failure
+        if failure is not None and failure.kind is not ErrorKind.AUTH:
+            print(f"radar-monitor: {failure.prefix}: {failure.message}", file=sys.stderr)
     return result.exit_code
 
 
-async def _fetch_one(prefix: str, settings: ClientSettings, token: Secret) -> RadarAnswer:
-    async with RadarClient(settings, token) as client:
-        return await client.fetch(prefix)
+async def _fetch_one(prefix: str, settings: SourceConfig) -> PrefixView:
+    source = make_source(settings, require_token=True)
+    try:
+        return await source.fetch(prefix)
+    finally:
+        await source.close()
 
 
 def cmd_query(args: argparse.Namespace) -> int:
     """What Radar sees for one prefix, for on-call."""
     prefix = parse_prefix(args.prefix, "PREFIX")
-    token = _token(args.token_file)
-    settings = ClientSettings(base_url=args.base_url.rstrip("/"), timeout=args.timeout)
+    settings = SourceConfig(
+        base_url=args.base_url.rstrip("/"), token_file=args.token_file, timeout=args.timeout
+    )
     try:
-        answer = asyncio.run(_fetch_one(prefix, settings, token))
-    except RadarAuthError as exc:
+        view = asyncio.run(_fetch_one(prefix, settings))
+    except AuthError as exc:
         print(f"radar-monitor: authentication failed: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except RadarError as exc:
+    except SourceError as exc:
         print(f"radar-monitor: {prefix}: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     now = datetime.now(UTC)
     if args.format == "json":
-        print(query_json(answer, now))
+        print(query_json(view, now))
     elif args.format == "csv":
-        print(query_csv(answer), end="")
+        print(query_csv(view), end="")
     else:
-        print(query_table(answer, now))
+        print(query_table(view, now))
     return EXIT_OK

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.model import normalise_collector
-from monitor.rules import RULE_TYPES, Rule, Severity, Target
-from monitor.rules.base import name_of
-from monitor.secret import Secret
-from monitor.systemd import default_state_dir
+from monitor.core.finding import BUILTIN_RULES, Severity
+from monitor.core.measures import normalise_collector
+from monitor.core.silence import Silence
+from monitor.exposition.webconfig import load_web_config
+from monitor.ops.secret import Secret
+from monitor.ops.systemd import default_state_dir
+from monitor.rules import RULE_TYPES, Rule
+from monitor.settings import (
+    DEFAULT_BASE_URL,
+    ChannelConfig,
+    Config,
+    HttpConfig,
+    NotificationsConfig,
+    PrefixConfig,
+    SourceConfig,
+    StateConfig,
+)
 from monitor.validate import (
     ConfigError,
     Section,
@@ -24,6 +33,7 @@ from monitor.validate import (
     join,
     labels,
     load_yaml,
+    name_of,
     one_of,
     parse_asn,
     parse_duration,
@@ -34,151 +44,10 @@ from monitor.validate import (
     string,
     string_list,
 )
-from monitor.webconfig import WebConfig, load_web_config
 
-DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
-#: Alerts the daemon raises about itself; config rules may not take these names.
-BUILTIN_RULES = ("source-unreachable", "source-auth")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: A YAML file larger than this is refused before parsing (keeps hostile files cheap).
 MAX_CONFIG_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """Where answers come from and how hard we may ask."""
-
-    type: str = "radar"
-    base_url: str = DEFAULT_BASE_URL
-    token_file: Path | None = None
-    interval: float = 60.0
-    timeout: float = 20.0
-    concurrency: int = 4
-    budget: int = 1000
-    budget_window: float = 300.0
-    retries: int = 3
-    max_failures: int = 3
-    max_body_bytes: int = 32 * 1024 * 1024
-    #: For `type: replay`: the recorded timeline, and whether to start over at its end.
-    file: Path | None = None
-    loop: bool = False
-
-
-@dataclass(frozen=True)
-class PrefixConfig:
-    """A watched prefix with the rules that apply to it (overrides already merged)."""
-
-    prefix: str
-    origins: frozenset[int]
-    description: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    rules: tuple[Rule, ...] = ()
-
-    @property
-    def target(self) -> Target:
-        """The prefix as the rules see it."""
-        return Target(prefix=self.prefix, origins=self.origins, labels=self.labels)
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """A notification channel: where to send, and which alerts go there (empty = all)."""
-
-    name: str
-    url: Secret
-    type: str = "apprise"
-    severities: frozenset[Severity] = frozenset()
-    rules: frozenset[str] = frozenset()
-
-    def routes(self, rule: str, severity: Severity) -> bool:
-        """Whether an alert of `rule` at `severity` goes to this channel."""
-        return (not self.severities or severity in self.severities) and (
-            not self.rules or rule in self.rules
-        )
-
-
-@dataclass(frozen=True)
-class NotificationsConfig:
-    """When to notify and through which channels."""
-
-    repeat_interval: float = 4 * 3600.0
-    send_resolved: bool = True
-    group_wait: float = 10.0
-    max_backoff: float = 300.0
-    channels: tuple[ChannelConfig, ...] = ()
-
-
-@dataclass(frozen=True)
-class HttpConfig:
-    """The one HTTP listener for metrics, health, API and the status page."""
-
-    host: str = "127.0.0.1"
-    port: int = 9847
-    #: TLS and basic auth from `web_config_file`, loaded with the config so `check` sees errors.
-    web: WebConfig | None = None
-
-
-@dataclass(frozen=True)
-class StateConfig:
-    """Where alerts and the notification outbox persist."""
-
-    path: Path = Path("radar-monitor-state.db")
-
-
-@dataclass(frozen=True)
-class Silence:
-    """Mutes matching alerts between `starts` and `ends`; they still show, marked silenced."""
-
-    comment: str
-    starts: datetime | None
-    ends: datetime | None
-    rule: str | None = None
-    prefix: str | None = None
-    origin: int | None = None
-    collector: str | None = None
-
-    def active(self, now: datetime) -> bool:
-        """Whether the silence is in force at `now`."""
-        return (self.starts is None or self.starts <= now) and (
-            self.ends is None or now < self.ends
-        )
-
-    def matches(
-        self, rule: str, prefix: str | None, origin: int | None, collector: str | None
-    ) -> bool:
-        """Whether every matcher given fits; a prefix matcher also covers more-specifics."""
-        if self.rule is not None and rule != self.rule:
-            return False
-        if self.origin is not None and origin != self.origin:
-            return False
-        if self.collector is not None and collector != self.collector:
-            return False
-        if self.prefix is not None:
-            if prefix is None:
-                return False
-            inner, outer = ipaddress.ip_network(prefix), ipaddress.ip_network(self.prefix)
-            if inner.version != outer.version or not inner.subnet_of(outer):  # type: ignore[arg-type]
-                return False
-        return True
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole validated configuration."""
-
-    source: SourceConfig
-    prefixes: tuple[PrefixConfig, ...]
-    rules: tuple[Rule, ...]
-    notifications: NotificationsConfig = NotificationsConfig()
-    http: HttpConfig = HttpConfig()
-    state: StateConfig = StateConfig()
-    silences: tuple[Silence, ...] = ()
-    file: str = ""
-
-    @property
-    def rules_by_name(self) -> dict[str, Rule]:
-        """Rules keyed by name."""
-        return {r.name: r for r in self.rules}
 
 
 def interpolate(value: Any, path: str) -> Any:

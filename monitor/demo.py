@@ -7,16 +7,15 @@ from pathlib import Path
 
 import yaml
 
-from monitor.alerts import AlertEvent
-from monitor.templates import render
-
-DATA = Path(__file__).resolve().parent / "data"
+from monitor.bundled import bundled
+from monitor.core.lifecycle import AlertEvent
+from monitor.sinks.templates import render
 
 
 def demo_config(folder: Path, port: int) -> Path:
     """Write the bundled demo config into `folder`, with its state and port, and return it."""
-    doc = yaml.safe_load((DATA / "demo.yaml").read_text(encoding="utf-8"))
-    doc["source"]["file"] = str(DATA / doc["source"]["file"])
+    doc = yaml.safe_load(bundled("demo.yaml").read_text(encoding="utf-8"))
+    doc["source"]["file"] = str(bundled(doc["source"]["file"]))
     doc["http"] = {"listen": f"127.0.0.1:{port}"}
     doc["state"] = {"path": str(folder / "state.db")}
     path = folder / "demo.yaml"

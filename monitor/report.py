@@ -7,15 +7,15 @@ import io
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from monitor.check import CheckResult, PrefixOutcome
-from monitor.model import RadarAnswer, to_jsonable
-from monitor.rules import Target
-from monitor.rules.base import percent
-from monitor.rules.stale_collector import age_text
-from monitor.rules.visibility_below import expected_visibility
+from monitor.core.evidence import origin_evidence
+from monitor.core.measures import duration, expected_visibility, percent, to_jsonable
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+from monitor.once import CheckResult, PrefixOutcome
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -27,42 +27,31 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def origins_json(answer: RadarAnswer, expected: frozenset[int] | None) -> list[dict[str, Any]]:
-    """Each origin with AS name, RPKI status, peers, visibility and (given `expected`) whether
-    it is an expected origin."""
-    rows = [
-        {
-            "asn": o.origin,
-            "as_name": answer.as_name(o.origin),
-            "country": (info.country if (info := answer.asn_info.get(o.origin)) else ""),
-            "rpki": o.rpki.value,
-            "visible_peers": o.visible_peers,
-            "total_peers": o.total_peers,
-            "visibility": o.visibility,
-        }
-        for o in answer.origins
-    ]
-    if expected is not None:
+def origins_json(view: PrefixView, expected: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Each origin with AS name, RPKI status, peers and visibility, and (given `expected`)
+    whether it is an expected origin."""
+    rows = [asdict(o) for o in origin_evidence(view, expected or frozenset())]
+    if expected is None:
         for row in rows:
-            row["expected"] = row["asn"] in expected
+            del row["expected"]
     return rows
 
 
 def outcome_json(outcome: PrefixOutcome) -> dict[str, Any]:
     """A prefix's status, error and origins as `once --format json` prints them."""
-    answer = outcome.answer
+    view = outcome.view
     expected = outcome.watch.origins
     return {
         "prefix": outcome.watch.prefix,
         "description": outcome.watch.description,
-        "status": "ok" if answer is not None else "error",
-        "error": str(outcome.error) if outcome.error is not None else None,
+        "status": "ok" if view is not None else "error",
+        "error": outcome.failure.message if outcome.failure is not None else None,
         "expected_origins": sorted(expected),
         "visibility": (
-            expected_visibility(outcome.watch.target, answer)[0] if answer is not None else None
+            expected_visibility(outcome.watch.target, view)[0] if view is not None else None
         ),
-        "data_time": to_jsonable(answer.data_time) if answer is not None else None,
-        "origins": origins_json(answer, expected) if answer is not None else [],
+        "data_time": to_jsonable(view.data_time) if view is not None else None,
+        "origins": origins_json(view, expected) if view is not None else [],
     }
 
 
@@ -80,10 +69,7 @@ def check_table(result: CheckResult) -> str:
     """Findings first (what on-call must act on), then one line per prefix."""
     parts = []
     if result.findings:
-        order = {"critical": 0, "warning": 1, "info": 2}
-        findings = sorted(
-            result.findings, key=lambda f: (order[f.severity], f.prefix or "", f.rule)
-        )
+        findings = sorted(result.findings, key=lambda f: (f.severity.rank, f.prefix or "", f.rule))
         parts.append(
             table(
                 ["severity", "rule", "prefix", "subject", "message"],
@@ -97,36 +83,36 @@ def check_table(result: CheckResult) -> str:
         parts.append("No findings.")
     rows = []
     for o in result.outcomes:
-        if o.answer is None:
-            rows.append((o.watch.prefix, "ERROR", "-", "-", str(o.error)))
+        if o.view is None:
+            rows.append((o.watch.prefix, "ERROR", "-", "-", o.failure.message if o.failure else ""))
             continue
-        value = expected_visibility(o.watch.target, o.answer)[0]
+        value = expected_visibility(o.watch.target, o.view)[0]
         origins = " ".join(
             f"AS{x.origin}:{x.rpki.value}{'' if x.origin in o.watch.origins else '(!)'}"
-            for x in o.answer.origins
+            for x in o.view.origins
         )
         rows.append((o.watch.prefix, "ok", percent(value), origins or "none", o.watch.description))
     parts.append(table(["prefix", "status", "visibility", "origins", "note"], rows))
     return "\n\n".join(parts)
 
 
-def common_paths(answer: RadarAnswer, limit: int = 10) -> list[tuple[tuple[int, ...], int, str]]:
+def common_paths(view: PrefixView, limit: int = 10) -> list[tuple[tuple[int, ...], int, str]]:
     """The most common AS paths with how many routes carry them and one collector of each."""
-    counts: Counter[tuple[int, ...]] = Counter(r.as_path for r in answer.routes)
+    counts: Counter[tuple[int, ...]] = Counter(r.as_path for r in view.routes)
     first: dict[tuple[int, ...], str] = {}
-    for r in answer.routes:
+    for r in view.routes:
         first.setdefault(r.as_path, r.collector)
     return [(path, n, first[path]) for path, n in counts.most_common(limit)]
 
 
-def query_json(answer: RadarAnswer, now: datetime) -> str:
+def query_json(view: PrefixView, now: datetime) -> str:
     """`query --format json`: origins, collectors with ages, and common paths."""
     doc = {
-        "prefix": answer.prefix,
-        "data_time": to_jsonable(answer.data_time),
-        "query_time": to_jsonable(answer.query_time),
-        "visibility": expected_visibility(Target(answer.prefix, frozenset()), answer)[0],
-        "origins": origins_json(answer, None),
+        "prefix": view.prefix,
+        "data_time": to_jsonable(view.data_time),
+        "query_time": to_jsonable(view.query_time),
+        "visibility": expected_visibility(Target(view.prefix, frozenset()), view)[0],
+        "origins": origins_json(view, None),
         "collectors": [
             {
                 "collector": c.name,
@@ -138,16 +124,16 @@ def query_json(answer: RadarAnswer, now: datetime) -> str:
                 else None,
                 "peers": c.peers,
             }
-            for c in answer.collectors
+            for c in view.collectors
         ],
         "paths": [
-            {"as_path": list(p), "routes": n, "collector": c} for p, n, c in common_paths(answer)
+            {"as_path": list(p), "routes": n, "collector": c} for p, n, c in common_paths(view)
         ],
     }
     return json.dumps(doc, indent=2)
 
 
-def query_csv(answer: RadarAnswer) -> str:
+def query_csv(view: PrefixView) -> str:
     """`query --format csv`: one row per origin, for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -163,10 +149,10 @@ def query_csv(answer: RadarAnswer) -> str:
             "visibility",
         ]
     )
-    for o in origins_json(answer, None):
+    for o in origins_json(view, None):
         writer.writerow(
             [
-                answer.prefix,
+                view.prefix,
                 o["asn"],
                 o["as_name"],
                 o["country"],
@@ -179,7 +165,7 @@ def query_csv(answer: RadarAnswer) -> str:
     return out.getvalue()
 
 
-def query_table(answer: RadarAnswer, now: datetime) -> str:
+def query_table(view: PrefixView, now: datetime) -> str:
     """`query` for on-call: who originates the prefix, how fresh the collectors are, top paths."""
     origin_rows = [
         (
@@ -190,26 +176,26 @@ def query_table(answer: RadarAnswer, now: datetime) -> str:
             f"{o['visible_peers']}/{o['total_peers']}",
             percent(o["visibility"]),
         )
-        for o in origins_json(answer, None)
+        for o in origins_json(view, None)
     ]
     ages = sorted(
-        ((now - c.realtime_ts).total_seconds(), c.name) for c in answer.collectors if c.realtime_ts
+        ((now - c.realtime_ts).total_seconds(), c.name) for c in view.collectors if c.realtime_ts
     )
-    data_age = age_text((now - answer.data_time).total_seconds()) if answer.data_time else "unknown"
+    data_age = duration((now - view.data_time).total_seconds()) if view.data_time else "unknown"
     parts = [
-        f"{answer.prefix}: data {data_age} old, {len(answer.routes)} routes "
-        f"from {len(answer.collectors)} collectors",
+        f"{view.prefix}: data {data_age} old, {len(view.routes)} routes "
+        f"from {len(view.collectors)} collectors",
         table(["origin", "name", "country", "rpki", "peers", "visibility"], origin_rows)
         if origin_rows
         else "Seen by no peer (withdrawn or hidden).",
     ]
     if ages:
         parts.append(
-            f"collector realtime age: freshest {age_text(ages[0][0])} ({ages[0][1]}), "
-            f"median {age_text(ages[len(ages) // 2][0])}, "
-            f"oldest {age_text(ages[-1][0])} ({ages[-1][1]})"
+            f"collector realtime age: freshest {duration(ages[0][0])} ({ages[0][1]}), "
+            f"median {duration(ages[len(ages) // 2][0])}, "
+            f"oldest {duration(ages[-1][0])} ({ages[-1][1]})"
         )
-    paths = common_paths(answer)
+    paths = common_paths(view)
     if paths:
         parts.append(
             table(

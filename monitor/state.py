@@ -1,4 +1,4 @@
-"""The daemon's live state, read by the metrics collector, the HTTP API and the status page."""
+"""The daemon's live state, written by the pipeline and read by metrics, the API and the page."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitor.alerts import AlertBook
-from monitor.config import Config, PrefixConfig
-from monitor.model import Collector, RadarAnswer
-from monitor.outbox import Outbox
+from monitor.core.lifecycle import Alert, AlertBook, AlertState
+from monitor.core.observation import CollectorView, PrefixView
+from monitor.settings import Config, PrefixConfig
+from monitor.sinks.outbox import Outbox
 
 _MIN = datetime.min.replace(tzinfo=UTC)
+#: Data older than this many cycles (and at least the floor) is not fresh: /readyz fails.
+FRESH_CYCLES = 3
+FRESH_FLOOR = 120.0
+#: The loop may miss this many cycles (plus slack for a slow one) before it counts as stalled:
+#: /healthz fails and the systemd watchdog is no longer pinged.
+HEARTBEAT_CYCLES = 3
+HEARTBEAT_SLACK = 30.0
 
 
 @dataclass
@@ -20,18 +27,16 @@ class PrefixStatus:
     """The latest we know about one watched prefix."""
 
     watch: PrefixConfig
-    answer: RadarAnswer | None = None
-    last_success: float | None = None  # unix time of the last answer
-    last_attempt: float | None = None
+    view: PrefixView | None = None  # kept without its routes (see `Pipeline`)
+    last_success: float | None = None  # unix time of the last view
     failures: int = 0  # consecutive failed fetches
     error: str | None = None  # the last fetch's error, None after a success
-    polls: int = 0  # completed fetches, successful or not
-    routes: int = 0  # routes in the last answer (the answer is kept without them)
+    routes: int = 0  # routes in the last view
 
 
 @dataclass
 class MonitorState:
-    """Everything the sinks show; mutated only by the daemon's loop."""
+    """Everything the sinks show; mutated only on the daemon's event loop."""
 
     config: Config
     book: AlertBook
@@ -48,7 +53,7 @@ class MonitorState:
     auth_error: str | None = None
 
     def snapshot(self) -> MonitorState:
-        """A copy that later changes on the loop do not reach (answers are immutable, shared)."""
+        """A copy that later changes on the loop do not reach (views are immutable, shared)."""
         return dataclasses.replace(
             self,
             prefixes={k: dataclasses.replace(v) for k, v in self.prefixes.items()},
@@ -56,13 +61,13 @@ class MonitorState:
             outbox=Outbox(self.outbox.items.values()),
         )
 
-    def collectors(self) -> dict[str, Collector]:
-        """The freshest view of every collector across all answers."""
-        best: dict[str, Collector] = {}
+    def collectors(self) -> dict[str, CollectorView]:
+        """The freshest view of every collector across all prefixes."""
+        best: dict[str, CollectorView] = {}
         for status in self.prefixes.values():
-            if status.answer is None:
+            if status.view is None:
                 continue
-            for c in status.answer.collectors:
+            for c in status.view.collectors:
                 old = best.get(c.name)
                 if old is None or (c.realtime_ts or _MIN) > (old.realtime_ts or _MIN):
                     best[c.name] = c
@@ -77,3 +82,43 @@ class MonitorState:
             status = old.get(watch.prefix) or PrefixStatus(watch)
             status.watch = watch
             self.prefixes[watch.prefix] = status
+
+    def active_alerts(self) -> list[Alert]:
+        """Pending and firing alerts, most severe first, then by prefix, rule and subject."""
+        alerts = [
+            a
+            for a in self.book.alerts.values()
+            if a.state in (AlertState.PENDING, AlertState.FIRING)
+        ]
+        return sorted(
+            alerts, key=lambda a: (a.finding.severity.rank, a.key.prefix, a.key.rule, a.key.subject)
+        )
+
+    @property
+    def max_data_age(self) -> float:
+        """How old the newest view may be while the data still counts as fresh (read live)."""
+        return max(FRESH_CYCLES * self.effective_interval, FRESH_FLOOR)
+
+    def health_problem(self) -> str | None:
+        """Why the daemon's loop looks stuck, or None while it keeps beating."""
+        silent = time.monotonic() - self.loop_heartbeat
+        limit = HEARTBEAT_CYCLES * self.effective_interval + HEARTBEAT_SLACK
+        if silent < limit:
+            return None
+        return f"scheduler loop stalled: no heartbeat for {silent:.0f}s (limit {limit:.0f}s)"
+
+    def readiness_problems(self) -> list[str]:
+        """Every reason not to trust what the daemon reports now; empty when ready."""
+        problems = []
+        if not self.first_cycle_done:
+            problems.append("no cycle completed yet")
+        successes = [s.last_success for s in self.prefixes.values() if s.last_success is not None]
+        if not successes:
+            problems.append("no fresh data: no successful answer yet")
+        else:
+            age = time.time() - max(successes)
+            if age >= self.max_data_age:
+                problems.append(f"no fresh data: last answer {age:.0f}s ago")
+        if self.store_error:
+            problems.append(f"state database unavailable: {self.store_error}")
+        return problems

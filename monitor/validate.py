@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from monitor.core.measures import parse_utc
+
 T = TypeVar("T")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -74,15 +76,13 @@ def parse_duration(value: Any, path: str) -> float:
 def parse_time(value: Any, path: str) -> datetime:
     """An ISO 8601 time (naive means UTC; YAML may have parsed it already) → aware UTC."""
     if isinstance(value, datetime):
-        ts = value
-    else:
-        try:
-            ts = datetime.fromisoformat(string(value, path))
-        except ValueError:
-            raise ConfigError(
-                path, f"must be a time like 2026-12-01T02:00:00Z, got {describe_value(value)}"
-            ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return parse_utc(string(value, path))
+    except ValueError:
+        raise ConfigError(
+            path, f"must be a time like 2026-12-01T02:00:00Z, got {describe_value(value)}"
+        ) from None
 
 
 def parse_prefix(value: Any, path: str) -> str:
@@ -182,6 +182,14 @@ def string(value: Any, path: str) -> str:
     return value
 
 
+def name_of(value: Any, path: str) -> str:
+    """A name (of a rule or channel): non-empty text."""
+    text = string(value, path)
+    if not text.strip():
+        raise ConfigError(path, "must not be empty")
+    return text
+
+
 def boolean(value: Any, path: str) -> bool:
     """true or false."""
     if not isinstance(value, bool):
@@ -201,15 +209,6 @@ def positive_int(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
             path, f"must be a whole number of at least 1, got {describe_value(value)}"
-        )
-    return value
-
-
-def non_negative_int(value: Any, path: str) -> int:
-    """A whole number of at least 0."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(
-            path, f"must be a whole number of at least 0, got {describe_value(value)}"
         )
     return value
 

@@ -8,22 +8,29 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from monitor.alerts import Alert, AlertBook, AlertState
 from monitor.config import parse_config
-from monitor.model import AsnInfo, Collector, PrefixOrigin, RadarAnswer, Route, RpkiStatus
-from monitor.outbox import Outbox
-from monitor.rules import Finding, Severity
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import Alert, AlertBook, AlertState
+from monitor.core.observation import (
+    AsInfo,
+    CollectorView,
+    OriginView,
+    PrefixView,
+    RouteView,
+    RpkiStatus,
+)
+from monitor.exposition.web import bound_port, start_http
+from monitor.sinks.outbox import Outbox
 from monitor.state import MonitorState
-from monitor.web import bound_port, start_http
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def origin(
     asn: int, visible: int, total: int = 1000, rpki: str = "valid", prefix: str = ""
-) -> PrefixOrigin:
+) -> OriginView:
     """A prefix origin seen by `visible` of `total` peers."""
-    return PrefixOrigin(
+    return OriginView(
         origin=asn,
         prefix=prefix,
         rpki=RpkiStatus.parse(rpki),
@@ -33,9 +40,11 @@ def origin(
     )
 
 
-def collector(name: str, age: timedelta | None, updates_age: timedelta | None = None) -> Collector:
+def collector(
+    name: str, age: timedelta | None, updates_age: timedelta | None = None
+) -> CollectorView:
     """A collector whose realtime feed is `age` old (None: no realtime feed)."""
-    return Collector(
+    return CollectorView(
         name=name,
         realtime_ts=NOW - age if age is not None else None,
         rib_ts=NOW - timedelta(hours=2),
@@ -48,23 +57,23 @@ def collector(name: str, age: timedelta | None, updates_age: timedelta | None = 
 
 def answer(
     prefix: str = "192.0.2.0/24",
-    origins: tuple[PrefixOrigin, ...] = (),
-    collectors: tuple[Collector, ...] = (),
+    origins: tuple[OriginView, ...] = (),
+    collectors: tuple[CollectorView, ...] = (),
     data_age: timedelta | None = timedelta(seconds=30),
-) -> RadarAnswer:
+) -> PrefixView:
     """An answer for `prefix` with the given origins and collectors."""
     routes = tuple(
-        Route(
+        RouteView(
             as_path=(6447, 3356, o.origin),
-            raw_collector="route-views2",
-            raw_communities=("3356:100",),
+            collector="route-views2",
+            communities=("3356:100",),
             prefix=prefix,
-            raw_timestamp=NOW.isoformat(),
+            timestamp=NOW,
         )
         for o in origins
     )
-    names = {o.origin: AsnInfo(o.origin, f"NAME-{o.origin}", "US") for o in origins}
-    return RadarAnswer(
+    names = {o.origin: AsInfo(o.origin, f"NAME-{o.origin}", "US") for o in origins}
+    return PrefixView(
         prefix=prefix,
         data_time=NOW - data_age if data_age is not None else None,
         query_time=NOW,
@@ -75,8 +84,8 @@ def answer(
     )
 
 
-def _with_prefix(o: PrefixOrigin, prefix: str) -> PrefixOrigin:
-    return PrefixOrigin(o.origin, prefix, o.rpki, o.visible_peers, o.total_peers, o.visibility)
+def _with_prefix(o: OriginView, prefix: str) -> OriginView:
+    return OriginView(o.origin, prefix, o.rpki, o.visible_peers, o.total_peers, o.visibility)
 
 
 def monitor_state(config_text: str) -> MonitorState:

@@ -7,6 +7,7 @@ receiver, and the real daemon (one, then two replicas) against the fake Radar.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import time
@@ -19,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from monitor.alertmanager import am_alerts, am_labels
-from monitor.alerts import AlertEvent, EventKind
-from monitor.config import ChannelConfig
-from monitor.notify import Notifier
-from monitor.outbox import Outbox
-from monitor.rules import Finding, Severity
-from monitor.secret import Secret
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import AlertEvent, EventKind
+from monitor.ops.secret import Secret
+from monitor.settings import ChannelConfig
+from monitor.sinks.channels.alertmanager import am_alerts, am_labels
+from monitor.sinks.notifier import Notifier
+from monitor.sinks.outbox import Outbox
 from tests.daemon_harness import DaemonProcess, metric, wait_for
 from tests.fakeradar import FakeRadar, OriginSpec
 from tests.receivers import LoopThread, Receiver, free_port
@@ -38,6 +39,11 @@ HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0
 AM_PATH = "/api/v2/alerts"
 #: Alertmanager's grouping in these tests: group_wait 1s, group_interval 2s.
 AM_SETTLE = 1.0 + 2.0 + 1.5
+
+
+def posted_twice(port: int, series: str) -> bool:
+    """Whether the daemon on `port` counts at least two successful posts in `series`."""
+    return (metric(port, series) or 0) >= 2
 
 
 def live(kind: EventKind, fired: datetime, at: datetime, **kw: Any) -> AlertEvent:
@@ -534,7 +540,7 @@ def test_two_replicas_make_one_group_and_one_notification(
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     success = 'radar_monitor_notifications_total{channel="am",outcome="success"}'
     for _, port in replicas:
-        wait_for(lambda port=port: metric(port, success), what="both replicas posting")
+        wait_for(functools.partial(metric, port, success), what="both replicas posting")
     time.sleep(AM_SETTLE)  # group_wait, then a group_interval in which a duplicate would go
     [group] = alertmanager.get("/alerts/groups")
     assert group["labels"] == {"alertname": "unexpected-origin", "prefix": VICTIM}
@@ -544,7 +550,7 @@ def test_two_replicas_make_one_group_and_one_notification(
     fake.set_prefix(VICTIM, CLEAN, n_routes=300)
     wait_for(lambda: notifications(hook, "resolved"), what="the resolved notification")
     for _, port in replicas:
-        wait_for(lambda port=port: (metric(port, success) or 0) >= 2, what="both resolving")
+        wait_for(functools.partial(posted_twice, port, success), what="both resolving")
     time.sleep(AM_SETTLE)
     assert len(notifications(hook, "resolved")) == 1
     assert len(notifications(hook, "firing")) == 1
@@ -593,7 +599,7 @@ def test_replicas_sending_to_every_peer_of_a_cluster_get_one_notification(
                 series = (
                     f'radar_monitor_notifications_total{{channel="{channel}",outcome="success"}}'
                 )
-                wait_for(lambda p=port, s=series: metric(p, s), what="every replica posting")
+                wait_for(functools.partial(metric, port, series), what="every replica posting")
         time.sleep(AM_SETTLE + 1.0)  # and the second peer's wait
         for am in managers:
             assert len(am.get("/alerts")) == 1

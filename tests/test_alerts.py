@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.alerts import (
-    Alert,
-    AlertBook,
-    AlertState,
-    EventKind,
-    Evidence,
-    Policy,
-    Scope,
-    Timing,
-)
-from monitor.config import Silence
-from monitor.rules import Finding, Severity, Target
+from monitor.core.evidence import Evidence
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import Alert, AlertBook, AlertState, EventKind, Policy, Scope, Timing
+from monitor.core.silence import Silence
+from monitor.core.target import Target
 from tests.builders import NOW, answer, origin
 
 PREFIX = "192.0.2.0/24"

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from monitor.rules.base import percent
+from monitor.core.measures import percent
 from tests.daemon_harness import DaemonProcess, alerts, wait_for
 from tests.fakeradar import FakeRadar, OriginSpec, encode, make_answer
 from tests.receivers import free_port

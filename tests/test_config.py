@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from monitor.config import load_config, parse_config
-from monitor.rules import Severity
+from monitor.core.finding import Severity
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.validate import ConfigError

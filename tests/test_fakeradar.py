@@ -18,7 +18,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from monitor.model import DecodeError, NotJsonError, RpkiStatus, decode_envelope
+from monitor.core.observation import RpkiStatus
+from monitor.sources.radar_routes import decode_routes
+from monitor.sources.radar_wire import DecodeError, NotJsonError
 from tests.fakeradar import (
     AUTH_ERROR_BODY,
     BAD_AUTH_HEADER_BODY,
@@ -76,7 +78,7 @@ def meta(answer: dict[str, Any]) -> dict[str, Any]:
 def test_answer_decodes_in_every_timestamp_style(style: str) -> None:
     origins = [OriginSpec(13335, visible=900, total=1000), OriginSpec(64496, "invalid", 100, 1000)]
     answer = make_answer(PREFIX, origins, data_time=T0, ts_style=style)
-    decoded = decode_envelope(json.dumps(answer).encode(), PREFIX).answer
+    decoded = decode_routes(json.dumps(answer).encode(), PREFIX).result
     assert decoded is not None
     assert [(o.origin, o.rpki, o.visible_peers) for o in decoded.origins] == [
         (13335, RpkiStatus.VALID, 900),
@@ -94,11 +96,11 @@ def test_answer_decodes_in_every_timestamp_style(style: str) -> None:
 
 
 def test_styles_differ_only_in_formatting() -> None:
-    naive = decode_envelope(json.dumps(make_answer(PREFIX, data_time=T0)).encode(), PREFIX)
+    naive = decode_routes(json.dumps(make_answer(PREFIX, data_time=T0)).encode(), PREFIX)
     fraction = make_answer(PREFIX, data_time=T0, ts_style="fraction")
-    precise = decode_envelope(json.dumps(fraction).encode(), PREFIX)
-    assert naive.answer is not None and precise.answer is not None
-    for a, b in zip(naive.answer.routes, precise.answer.routes, strict=True):
+    precise = decode_routes(json.dumps(fraction).encode(), PREFIX)
+    assert naive.result is not None and precise.result is not None
+    for a, b in zip(naive.result.routes, precise.result.routes, strict=True):
         assert a.as_path == b.as_path
         assert a.timestamp == (b.timestamp.replace(microsecond=0) if b.timestamp else None)
 
@@ -120,7 +122,7 @@ def test_answer_looks_realistic() -> None:
     assert all(
         c["peers_count"] >= max(c["peers_v4_count"], c["peers_v6_count"]) for c in collectors
     )
-    decoded = decode_envelope(json.dumps(answer).encode(), PREFIX).answer
+    decoded = decode_routes(json.dumps(answer).encode(), PREFIX).result
     assert decoded is not None
     assert max(c.realtime_ts for c in decoded.collectors if c.realtime_ts) == decoded.data_time
     for c in decoded.collectors:
@@ -152,7 +154,7 @@ def test_nobody_sees_an_empty_origin_list() -> None:
 def test_collector_age_makes_named_collectors_lag() -> None:
     ages = {"rrc25": timedelta(hours=2), "route-views.sg": timedelta(minutes=30)}
     answer = make_answer(PREFIX, n_collectors=5, data_time=T0, collector_age=ages)
-    decoded = decode_envelope(json.dumps(answer).encode(), PREFIX).answer
+    decoded = decode_routes(json.dumps(answer).encode(), PREFIX).result
     assert decoded is not None
     lag = {c.name: T0 - c.realtime_ts for c in decoded.collectors if c.realtime_ts}
     assert len(lag) == 5
@@ -177,7 +179,7 @@ async def test_serves_configured_answer_with_ratelimit_headers(fake: FakeRadar) 
     assert headers["Content-Type"] == "application/json"
     assert headers["Ratelimit"].startswith('"default";r=1199;t=')
     assert headers["Ratelimit-Policy"] == '"burst";q=1200;w=300'
-    decoded = decode_envelope(body, PREFIX).answer
+    decoded = decode_routes(body, PREFIX).result
     assert decoded is not None and len(decoded.routes) == 20
 
 
@@ -190,7 +192,7 @@ async def test_prefix_lookup_is_canonical(fake: FakeRadar) -> None:
 @pytest.mark.asyncio
 async def test_unknown_prefix_is_seen_by_nobody(fake: FakeRadar) -> None:
     status, _, body = await get(fake, "192.0.2.0/24")
-    decoded = decode_envelope(body, "192.0.2.0/24").answer
+    decoded = decode_routes(body, "192.0.2.0/24").result
     assert status == 200 and decoded is not None
     assert decoded.origins == () and decoded.routes == () and decoded.collectors
 
@@ -199,7 +201,7 @@ async def test_unknown_prefix_is_seen_by_nobody(fake: FakeRadar) -> None:
 @pytest.mark.parametrize("prefix", [None, "not-a-prefix"])
 async def test_missing_or_invalid_prefix_is_a_400(fake: FakeRadar, prefix: str | None) -> None:
     status, _, body = await get(fake, prefix)
-    envelope = decode_envelope(body, "")
+    envelope = decode_routes(body, "")
     assert status == 400 and not envelope.success and envelope.errors[0].code == 2001
 
 
@@ -279,7 +281,7 @@ async def test_prefix_fault_beats_global_fault_until_cleared(fake: FakeRadar) ->
 async def test_error_envelopes(fake: FakeRadar, fault: Any, status: int, code: int) -> None:
     fake.set_fault(fault)
     got_status, _, body = await get(fake)
-    envelope = decode_envelope(body, PREFIX)
+    envelope = decode_routes(body, PREFIX)
     assert got_status == status and not envelope.success and envelope.errors[0].code == code
 
 
@@ -289,7 +291,7 @@ async def test_html_502(fake: FakeRadar) -> None:
     status, headers, body = await get(fake)
     assert status == 502 and headers["Content-Type"].startswith("text/html")
     with pytest.raises(NotJsonError):
-        decode_envelope(body, PREFIX)
+        decode_routes(body, PREFIX)
 
 
 @pytest.mark.asyncio
@@ -299,12 +301,12 @@ async def test_truncated_and_wrong_types(fake: FakeRadar) -> None:
     status, _, body = await get(fake)
     assert status == 200 and body == served[: len(served) // 2]
     with pytest.raises(NotJsonError):
-        decode_envelope(body, PREFIX)
+        decode_routes(body, PREFIX)
     fake.set_fault("wrong_types", count=1)
     status, _, body = await get(fake)
     assert status == 200 and b'"origin":"AS13335"' in body
     with pytest.raises(DecodeError) as caught:
-        decode_envelope(body, PREFIX)
+        decode_routes(body, PREFIX)
     assert not isinstance(caught.value, NotJsonError)
 
 
@@ -316,7 +318,7 @@ async def test_huge_body_is_valid_json_of_exact_size(fake: FakeRadar, fault: Any
     _, headers, body = await get(fake)
     assert len(body) == 3_000_000
     assert headers.get("Content-Length") == ("3000000" if fault == "huge" else None)
-    decoded = decode_envelope(body, PREFIX).answer
+    decoded = decode_routes(body, PREFIX).result
     assert decoded is not None and len(decoded.routes) > 10_000
 
 
@@ -373,7 +375,7 @@ def test_thread_mode_serves_plain_urllib() -> None:
         url = f"{fake.base_url}/radar/bgp/routes/realtime?prefix=1.1.1.0%2F24&format=JSON"
         request = urllib.request.Request(url, headers={"Authorization": "Bearer secret"})
         with urllib.request.urlopen(request, timeout=5) as resp:
-            decoded = decode_envelope(resp.read(), PREFIX).answer
+            decoded = decode_routes(resp.read(), PREFIX).result
         assert decoded is not None and len(decoded.routes) == 5
         fake.set_fault("429", count=1)
         with pytest.raises(urllib.error.HTTPError) as caught:

@@ -98,7 +98,7 @@ def pager(receiver: Receiver) -> str:
     return f'    - {{name: pager, url: "{receiver.url("pager", f"ops:{URL_PASSWORD}")}"}}'
 
 
-def firing(port: int) -> set[tuple[str, str]]:
+def firing(port: int) -> set[tuple[str, str | None]]:
     return {
         (a["finding"]["rule"], a["finding"]["prefix"])
         for a in alerts(port)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from monitor.logs import mask, register_secret, setup_logging
+from monitor.ops.logs import mask, register_secret, setup_logging
 
 
 def ours(err: str) -> list[str]:

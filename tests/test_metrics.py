@@ -8,11 +8,12 @@ from subprocess import PIPE, STDOUT
 
 import aiohttp
 
-from monitor.alerts import AlertState
-from monitor.metrics import Metrics
-from monitor.rules import Severity
+from monitor.core.finding import Severity
+from monitor.core.lifecycle import AlertState
+from monitor.core.observation import ErrorKind
+from monitor.exposition.metrics import Metrics
+from monitor.exposition.web import make_app
 from monitor.state import MonitorState
-from monitor.web import make_app
 from tests.builders import alert, answer, collector, monitor_state, origin, serving
 from tests.tools import require_tool
 
@@ -33,7 +34,7 @@ def known_state() -> MonitorState:
     """A hijack in progress on V4 (AS64666, RPKI invalid); V6 has failed twice since its answer."""
     state = monitor_state(CONFIG)
     v4 = state.prefixes[V4]
-    v4.answer = answer(
+    v4.view = answer(
         V4,
         origins=(origin(64500, 990), origin(64666, 10, rpki="invalid")),
         collectors=(
@@ -41,10 +42,10 @@ def known_state() -> MonitorState:
             collector("route-views2", None),
         ),
     )
-    v4.routes = len(v4.answer.routes)
+    v4.routes = len(v4.view.routes)
     v4.last_success = 1_795_867_200.0
     v6 = state.prefixes[V6]
-    v6.answer = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)
+    v6.view = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)
     v6.failures = 2
     v6.error = "no complete answer within 20s"
     state.reload_time = 1_795_860_000.0
@@ -54,7 +55,7 @@ def known_state() -> MonitorState:
 async def scrape(state: MonitorState, metrics: Metrics | None = None) -> str:
     """The /metrics body served over HTTP for `state`."""
     metrics = metrics or Metrics(lambda: state, version="1.2.3")
-    app = make_app(lambda: state, metrics, max_data_age=600)
+    app = make_app(lambda: state, metrics)
     async with (
         serving(app) as url,
         aiohttp.ClientSession() as http,
@@ -77,8 +78,8 @@ async def test_promtool_accepts_the_exposition() -> None:
         {a.key: a for a in (alert("rpki-invalid", V4, origin=64666), alert("stale", None))}
     )
     metrics = Metrics(lambda: state)
-    metrics.observe_request("success", 0.3)
-    metrics.observe_request("error", 31.0)
+    metrics.observe_request(None, 0.3)
+    metrics.observe_request(ErrorKind.INTERNAL, 31.0)
     metrics.notification("ops", "sent")
     text = await scrape(state, metrics)
     check = await asyncio.create_subprocess_exec(
@@ -166,7 +167,7 @@ async def test_series_of_a_vanished_origin_are_gone_on_the_next_scrape() -> None
     state = known_state()
     metrics = Metrics(lambda: state)
     assert 'origin="64666"' in await scrape(state, metrics)
-    state.prefixes[V4].answer = answer(V4, origins=(origin(64500, 1000),))
+    state.prefixes[V4].view = answer(V4, origins=(origin(64500, 1000),))
     text = await scrape(state, metrics)
     assert 'origin="64666"' not in text
     assert 'radar_monitor_prefix_visibility_ratio{origin="64500",prefix="192.0.2.0/24"} 1.0' in text
@@ -175,7 +176,7 @@ async def test_series_of_a_vanished_origin_are_gone_on_the_next_scrape() -> None
 async def test_collector_reads_the_state_swapped_in_on_reload() -> None:
     states = [known_state()]
     metrics = Metrics(lambda: states[0])
-    app = make_app(lambda: states[0], metrics, max_data_age=600)
+    app = make_app(lambda: states[0], metrics)
     states[0] = monitor_state("prefixes: [{prefix: 198.51.100.0/24, origins: [64500]}]")
     async with (
         serving(app) as url,
@@ -222,9 +223,9 @@ async def test_daemon_gauges_follow_the_state() -> None:
 async def test_request_and_notification_counters() -> None:
     state = known_state()
     metrics = Metrics(lambda: state)
-    metrics.observe_request("success", 0.3)
-    metrics.observe_request("rate_limited", 0.07)
-    metrics.observe_request("success", 25.0)
+    metrics.observe_request(None, 0.3)
+    metrics.observe_request(ErrorKind.RATE_LIMITED, 0.07)
+    metrics.observe_request(None, 25.0)
     metrics.notification("ops", "sent")
     metrics.notification("ops", "failed")
     metrics.notification("ops", "sent")
@@ -248,5 +249,5 @@ def test_registries_are_private() -> None:
     """Two instances (a test and a daemon, or two tests) must not collide on metric names."""
     state = known_state()
     first, second = Metrics(lambda: state), Metrics(lambda: state)
-    first.observe_request("success", 1.0)
+    first.observe_request(None, 1.0)
     assert b'radar_monitor_api_requests_total{outcome="success"} 0.0' in second.render()[0]

@@ -11,16 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.model import (
-    DecodeError,
-    NotJsonError,
-    RadarAnswer,
-    RpkiStatus,
-    decode_envelope,
-    normalise_collector,
-    normalise_prefix,
-    parse_timestamp,
-)
+from monitor.core.measures import normalise_collector, normalise_prefix, parse_utc
+from monitor.core.observation import PrefixView, RpkiStatus
+from monitor.sources.radar_routes import decode_routes
+from monitor.sources.radar_wire import DecodeError, NotJsonError
 
 # Synthetic: no real realtime answer is public; this follows the documented schema.
 DOC: dict[str, Any] = {
@@ -85,10 +79,10 @@ DOC: dict[str, Any] = {
 }
 
 
-def decode(doc: Any) -> RadarAnswer:
-    envelope = decode_envelope(json.dumps(doc).encode(), "1.1.1.0/24")
-    assert envelope.answer is not None
-    return envelope.answer
+def decode(doc: Any) -> PrefixView:
+    envelope = decode_routes(json.dumps(doc).encode(), "1.1.1.0/24")
+    assert envelope.result is not None
+    return envelope.result
 
 
 def test_documented_answer_decodes() -> None:
@@ -151,7 +145,7 @@ def test_rpki_spellings(raw: str | None, status: RpkiStatus) -> None:
     ],
 )
 def test_timestamp_spellings_mean_the_same_instant(raw: str) -> None:
-    assert parse_timestamp(raw) == datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
+    assert parse_utc(raw) == datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
 
 
 def test_names_are_normalised() -> None:
@@ -196,14 +190,14 @@ def test_bad_bodies_are_typed_errors_naming_the_place(
     body: bytes, error: type[Exception], words: str
 ) -> None:
     with pytest.raises(error) as info:
-        decode_envelope(body, "1.1.1.0/24")
+        decode_routes(body, "1.1.1.0/24")
     assert words in str(info.value)
 
 
 def test_failure_envelope_keeps_codes() -> None:
     body = b'{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header"}]}],"messages":[],"result":null}'
-    envelope = decode_envelope(body, "1.1.1.0/24")
-    assert not envelope.success and envelope.answer is None
+    envelope = decode_routes(body, "1.1.1.0/24")
+    assert not envelope.success and envelope.result is None
     assert envelope.errors[0].code == 6003
     assert envelope.errors[0].error_chain is not None
     assert envelope.errors[0].error_chain[0].code == 6111
@@ -273,12 +267,12 @@ ENVELOPE = st.fixed_dictionaries(
 @given(ENVELOPE | JSON)
 def test_arbitrary_json_gives_a_model_or_a_typed_error(doc: Any) -> None:
     try:
-        envelope = decode_envelope(json.dumps(doc).encode(), "1.1.1.0/24")
+        envelope = decode_routes(json.dumps(doc).encode(), "1.1.1.0/24")
     except DecodeError as exc:
         assert str(exc)
         return
-    if envelope.answer is not None:
-        for o in envelope.answer.origins:
+    if envelope.result is not None:
+        for o in envelope.result.origins:
             assert 0.0 <= o.visibility <= 1.0
             assert o.rpki in RpkiStatus
 
@@ -287,4 +281,4 @@ def test_arbitrary_json_gives_a_model_or_a_typed_error(doc: Any) -> None:
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_give_a_model_or_a_typed_error(body: bytes) -> None:
     with contextlib.suppress(DecodeError):  # any other exception fails the test
-        decode_envelope(body, "1.1.1.0/24")
+        decode_routes(body, "1.1.1.0/24")

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from monitor.config import ChannelConfig
-from monitor.notify import TEST_TITLE, Notifier
-from monitor.outbox import Outbox, OutboxItem, event_payload
-from monitor.rules import Severity
-from monitor.secret import Secret
+from monitor.core.finding import Severity
+from monitor.ops.secret import Secret
+from monitor.settings import ChannelConfig
+from monitor.sinks.notifier import TEST_TITLE, Notifier
+from monitor.sinks.outbox import Outbox, OutboxItem, event_payload
 from tests.receivers import Mailbox, Receiver
 from tests.test_templates import HOSTILE, burst, make_event
 

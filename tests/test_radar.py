@@ -11,19 +11,11 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
-from monitor.radar import (
-    USER_AGENT,
-    ClientSettings,
-    RadarApiError,
-    RadarAuthError,
-    RadarBadAnswerError,
-    RadarClient,
-    RadarTooLargeError,
-    RadarTransientError,
-    RequestBudget,
-    load_token,
-)
-from monitor.secret import Secret
+from monitor.ops.secret import Secret
+from monitor.settings import SourceConfig
+from monitor.sources.base import ApiError, AuthError, BadAnswerError, TooLargeError, TransientError
+from monitor.sources.radar_client import USER_AGENT, RadarClient, RequestBudget, load_token
+from monitor.sources.radar_routes import RadarRoutes
 from tests.fakeradar import DEFAULT_TOKEN, FakeRadar, OriginSpec
 
 PREFIX = "192.0.2.0/24"
@@ -37,10 +29,11 @@ async def fake() -> AsyncIterator[FakeRadar]:
         yield server
 
 
-def client(fake: FakeRadar, token: Secret | None = TOKEN, **settings: float) -> RadarClient:
+def client(fake: FakeRadar, token: Secret | None = TOKEN, **settings: float) -> RadarRoutes:
     base = {"timeout": 2.0, "retries": 2, "backoff_base": 0.05, "backoff_max": 0.1}
     base.update(settings)
-    return RadarClient(ClientSettings(base_url=fake.base_url, **base), token)  # type: ignore[arg-type]
+    config = SourceConfig(base_url=fake.base_url, **base)  # type: ignore[arg-type]
+    return RadarRoutes(RadarClient(config, token))
 
 
 async def test_fetch_decodes_and_sends_bearer_and_user_agent(fake: FakeRadar) -> None:
@@ -62,7 +55,7 @@ async def test_unknown_prefix_is_seen_by_nobody_not_an_error(fake: FakeRadar) ->
 @pytest.mark.parametrize("token", [Secret("wrong-token"), Secret("")])
 async def test_bad_token_is_auth_error_not_retried(fake: FakeRadar, token: Secret) -> None:
     async with client(fake, token=token) as c:
-        with pytest.raises(RadarAuthError, match="authentication failed") as info:
+        with pytest.raises(AuthError, match="authentication failed") as info:
             await c.fetch(PREFIX)
     assert "10000" in str(info.value) or "6003" in str(info.value)
     assert "token_file" in str(info.value)  # says how to provide one
@@ -71,7 +64,7 @@ async def test_bad_token_is_auth_error_not_retried(fake: FakeRadar, token: Secre
 
 async def test_missing_token_fails_without_a_request(fake: FakeRadar) -> None:
     async with client(fake, token=None) as c:
-        with pytest.raises(RadarAuthError, match="no API token"):
+        with pytest.raises(AuthError, match="no API token"):
             await c.fetch(PREFIX)
     assert fake.requests == []
 
@@ -87,14 +80,14 @@ async def test_transient_faults_are_retried_then_succeed(fake: FakeRadar, fault:
 @pytest.mark.parametrize(
     ("fault", "error", "words"),
     [
-        ("500", RadarTransientError, "HTTP 500"),
-        ("502_html", RadarTransientError, "HTML error page"),
-        ("truncated", RadarTransientError, "not JSON"),
-        ("success_false", RadarApiError, "2001"),
-        ("success_false_200", RadarApiError, "Radar refused"),
-        ("wrong_types", RadarBadAnswerError, "$.result"),
-        ("huge", RadarTooLargeError, "cap"),
-        ("huge_chunked", RadarTooLargeError, "cap"),
+        ("500", TransientError, "HTTP 500"),
+        ("502_html", TransientError, "HTML error page"),
+        ("truncated", TransientError, "not JSON"),
+        ("success_false", ApiError, "2001"),
+        ("success_false_200", ApiError, "Radar refused"),
+        ("wrong_types", BadAnswerError, "$.result"),
+        ("huge", TooLargeError, "cap"),
+        ("huge_chunked", TooLargeError, "cap"),
     ],
 )
 async def test_errors_are_typed_and_retries_bounded(
@@ -105,7 +98,7 @@ async def test_errors_are_typed_and_retries_bounded(
         with pytest.raises(error) as info:
             await c.fetch(PREFIX)
     assert words in str(info.value)
-    expected = 3 if issubclass(error, RadarTransientError) else 1
+    expected = 3 if issubclass(error, TransientError) else 1
     assert len(fake.requests) == expected
 
 
@@ -114,7 +107,7 @@ async def test_timeout_is_a_total_deadline_even_for_a_trickle(fake: FakeRadar) -
     fake.set_fault("trickle")
     started = time.monotonic()
     async with client(fake, timeout=0.8, retries=0) as c:
-        with pytest.raises(RadarTransientError, match=r"no complete answer within 0\.8s"):
+        with pytest.raises(TransientError, match=r"no complete answer within 0\.8s"):
             await c.fetch(PREFIX)
     assert time.monotonic() - started < 3
 
@@ -134,9 +127,9 @@ async def test_429_waits_for_retry_after_and_pauses_everyone(fake: FakeRadar) ->
 
 
 async def test_connection_refused_is_transient() -> None:
-    settings = ClientSettings(base_url="http://127.0.0.1:9/client/v4", retries=1, backoff_base=0.01)
-    async with RadarClient(settings, TOKEN) as c:
-        with pytest.raises(RadarTransientError, match="connection failed"):
+    settings = SourceConfig(base_url="http://127.0.0.1:9/client/v4", retries=1, backoff_base=0.01)
+    async with RadarRoutes(RadarClient(settings, TOKEN)) as c:
+        with pytest.raises(TransientError, match="connection failed"):
             await c.fetch(PREFIX)
 
 
@@ -175,7 +168,7 @@ async def test_token_never_in_errors_logs_or_repr(
     caplog.set_level(logging.DEBUG)
     fake.set_fault("500", count=1)
     async with client(fake, token=secret) as c:
-        with pytest.raises(RadarAuthError) as info:
+        with pytest.raises(AuthError) as info:
             await c.fetch(PREFIX)
         assert "s3cr3t" not in repr(c)
     assert "s3cr3t" not in str(info.value) and "s3cr3t" not in repr(info.value)
@@ -195,7 +188,7 @@ def test_token_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     token_file = tmp_path / "token"
     token_file.write_text("  from-file\n")
     assert load_token(token_file) == Secret("from-file")
-    with pytest.raises(RadarAuthError, match="cannot read token file"):
+    with pytest.raises(AuthError, match="cannot read token file"):
         load_token(tmp_path / "missing")
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")

@@ -14,24 +14,25 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.config import PrefixConfig, load_config
-from monitor.engine import evaluate
-from monitor.model import RadarAnswer
-from monitor.radar import (
-    RadarApiError,
-    RadarAuthError,
-    RadarBadAnswerError,
-    RadarError,
-    RadarRateLimitedError,
-    RadarTooLargeError,
-    RadarTransientError,
+from monitor.bundled import bundled
+from monitor.config import load_config
+from monitor.core.observation import PrefixView
+from monitor.pipeline import judge
+from monitor.settings import PrefixConfig
+from monitor.sources.base import (
+    ApiError,
+    AuthError,
+    BadAnswerError,
+    RateLimitedError,
+    SourceError,
+    TooLargeError,
+    TransientError,
 )
-from monitor.replay import (
+from monitor.sources.replay import (
     RecordedAnswer,
     ReplaySource,
     Step,
     Timeline,
-    bundled,
     load_timeline,
 )
 from monitor.validate import ConfigError
@@ -106,7 +107,7 @@ def source(
     return ReplaySource(path, loop=loop, clock=clock)
 
 
-def origins(answer: RadarAnswer) -> list[int]:
+def origins(answer: PrefixView) -> list[int]:
     """The origin ASNs of an answer."""
     return [o.origin for o in answer.origins]
 
@@ -173,7 +174,7 @@ def test_step_index_covers_cumulative_polls(polls: list[int]) -> None:
 async def test_entering_a_step_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write(tmp_path, step({A: result()}, label="calm"), step({}, label="storm"))
     src = source(path)
-    with caplog.at_level(logging.INFO, logger="monitor.replay"):
+    with caplog.at_level(logging.INFO, logger="monitor.sources.replay"):
         await origin_sequence(src, A, 3)
     entered = [r.getMessage() for r in caplog.records if "enters step" in r.getMessage()]
     assert entered == [
@@ -215,16 +216,16 @@ async def test_timestamps_shift_so_ages_stay_as_recorded(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("kind", "error"),
     [
-        ("transient", RadarTransientError),
-        ("auth", RadarAuthError),
-        ("rate_limited", RadarRateLimitedError),
-        ("api", RadarApiError),
-        ("bad_answer", RadarBadAnswerError),
-        ("too_large", RadarTooLargeError),
+        ("transient", TransientError),
+        ("auth", AuthError),
+        ("rate_limited", RateLimitedError),
+        ("api", ApiError),
+        ("bad_answer", BadAnswerError),
+        ("too_large", TooLargeError),
     ],
 )
 async def test_error_steps_raise_the_matching_radar_error(
-    tmp_path: Path, kind: str, error: type[RadarError]
+    tmp_path: Path, kind: str, error: type[SourceError]
 ) -> None:
     path = write(
         tmp_path,
@@ -240,7 +241,7 @@ async def test_error_steps_raise_the_matching_radar_error(
             await src.fetch(A)
         assert str(caught.value) == f"replayed {kind} error ({where})"
         assert caught.value.kind == kind
-    if isinstance(caught.value, RadarRateLimitedError):
+    if isinstance(caught.value, RateLimitedError):
         assert caught.value.retry_after == 60.0
     assert origins(await src.fetch(A)) == [3]
 
@@ -402,7 +403,7 @@ async def fired_per_step(name: str) -> dict[str, list[set[str]]]:
         for poll in range(timeline.total_polls):
             answer = await src.fetch(prefix)
             index = timeline.step_index(poll, loop=False)
-            per_step[index] |= {f.rule for f in evaluate(watches[prefix], answer, NOW)}
+            per_step[index] |= {f.rule for f in judge(watches[prefix], answer, NOW).findings}
     return fired
 
 

@@ -1,7 +1,7 @@
 """Poll planning: even spreading, and a cycle stretched (with the numbers) to fit the budget."""
 
-from monitor.config import SourceConfig
-from monitor.schedule import plan
+from monitor.settings import SourceConfig
+from monitor.sources.polling import plan
 
 
 def test_within_budget_keeps_the_interval() -> None:

@@ -6,10 +6,10 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.alerts import AlertBook, Policy, Scope
-from monitor.outbox import Outbox
-from monitor.rules import Finding, Severity
-from monitor.store import Store
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import AlertBook, Policy, Scope
+from monitor.sinks.outbox import Outbox
+from monitor.sinks.store import Store
 from tests.builders import NOW
 
 PREFIX = "192.0.2.0/24"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import systemd
-from monitor.radar import CREDENTIAL_NAME
+from monitor.ops import systemd
+from monitor.sources.radar_client import CREDENTIAL_NAME
 from tests.tools import require_tool
 
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "radar-monitor.service"
@@ -105,7 +105,7 @@ def test_notify_failure_returns_false_and_warns_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "missing.sock"))
-    with caplog.at_level(logging.WARNING, logger="monitor.systemd"):
+    with caplog.at_level(logging.WARNING, logger="monitor.ops.systemd"):
         assert systemd.notify("READY=1") is False
         systemd.notify_watchdog()
     assert len(caplog.records) == 1

@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerts import Alert, AlertEvent, AlertState, EventKind, Evidence, OriginEvidence
-from monitor.rules import Finding, Severity
-from monitor.templates import DETAIL_LIMIT, duration, neutralise, render
+from monitor.core.evidence import Evidence, OriginEvidence
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import Alert, AlertEvent, AlertState, EventKind
+from monitor.core.measures import duration
+from monitor.sinks.templates import DETAIL_LIMIT, neutralise, render
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOSTILE = "<!channel> [click](http://evil) <script> @here <@U123> <http://evil|click>"

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from monitor.alerts import AlertState
-from monitor.metrics import Metrics
-from monitor.model import AsnInfo
-from monitor.rules import Severity
+from monitor.core.finding import Severity
+from monitor.core.lifecycle import AlertState
+from monitor.core.observation import AsInfo
+from monitor.exposition.metrics import Metrics
+from monitor.exposition.web import make_app
 from monitor.state import MonitorState
-from monitor.web import make_app
 from tests.builders import alert, answer, monitor_state, origin, serving
 
 HOSTILE = "<script>alert(1)</script>"
@@ -39,10 +39,10 @@ def ready_state() -> MonitorState:
     """One cycle done with fresh answers for V4 (hijacked by a hostile AS name) and V6."""
     state = monitor_state(CONFIG)
     hijacked = answer(V4, origins=(origin(64500, 900), origin(64666, 100, rpki="invalid")))
-    names = {**hijacked.asn_info, 64666: AsnInfo(64666, HOSTILE, "ZZ")}
-    state.prefixes[V4].answer = dataclasses.replace(hijacked, asn_info=names)
+    names = {**hijacked.asn_info, 64666: AsInfo(64666, HOSTILE, "ZZ")}
+    state.prefixes[V4].view = dataclasses.replace(hijacked, asn_info=names)
     state.prefixes[V4].last_success = time.time() - 20
-    state.prefixes[V6].answer = answer(V6, origins=(origin(64501, 1000),))
+    state.prefixes[V6].view = answer(V6, origins=(origin(64501, 1000),))
     state.prefixes[V6].last_success = time.time() - 80
     state.prefixes[WAITING].error = f"HTTP 502 {HOSTILE}"
     state.prefixes[WAITING].failures = 3
@@ -58,7 +58,7 @@ def state() -> MonitorState:
 @pytest.fixture
 async def http(state: MonitorState) -> AsyncIterator[Http]:
     """A client and the base URL of the app serving `state`."""
-    app = make_app(lambda: state, Metrics(lambda: state), max_data_age=MAX_DATA_AGE)
+    app = make_app(lambda: state, Metrics(lambda: state))
     async with serving(app) as url, aiohttp.ClientSession() as session:
         yield session, url
 

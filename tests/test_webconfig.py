@@ -16,12 +16,12 @@ import aiohttp
 import bcrypt
 import pytest
 
-from monitor import webconfig
 from monitor.config import load_config
-from monitor.metrics import Metrics
+from monitor.exposition import webconfig
+from monitor.exposition.metrics import Metrics
+from monitor.exposition.web import bound_port, exposure_warning, make_app, start_http
+from monitor.exposition.webconfig import TlsConfig, WebConfig, load_web_config, ssl_context
 from monitor.validate import ConfigError
-from monitor.web import bound_port, exposure_warning, make_app, start_http
-from monitor.webconfig import TlsConfig, WebConfig, load_web_config, ssl_context
 from tests.builders import monitor_state, serving
 from tests.tools import require_tool
 
@@ -109,7 +109,7 @@ def client_tls(pki: Path, *, cert: bool = False) -> ssl.SSLContext:
 async def https_client(cfg: WebConfig, client: ssl.SSLContext) -> AsyncIterator[Http]:
     """The app configured by `cfg` over HTTPS on a free port, and a client session for it."""
     state = monitor_state(CONFIG)
-    app = make_app(lambda: state, Metrics(lambda: state), max_data_age=600, web_config=cfg)
+    app = make_app(lambda: state, Metrics(lambda: state), web_config=cfg)
     runner = await start_http(app, "127.0.0.1", 0, ssl_context(cfg))
     connector = aiohttp.TCPConnector(ssl=client)
     try:
@@ -473,6 +473,6 @@ def test_client_certificates_count_as_authentication() -> None:
 
 async def test_the_plain_app_needs_no_password() -> None:
     state = monitor_state(CONFIG)
-    app = make_app(lambda: state, Metrics(lambda: state), max_data_age=600, web_config=WebConfig())
+    app = make_app(lambda: state, Metrics(lambda: state), web_config=WebConfig())
     async with serving(app) as url, aiohttp.ClientSession() as session:
         assert (await get((session, url), "/healthz"))[0] == 200

@@ -1,6 +1,6 @@
 """The rule types, one module each; `RULE_TYPES` maps the YAML `type` to its class."""
 
-from monitor.rules.base import Finding, Rule, Severity, Target
+from monitor.rules.base import Rule
 from monitor.rules.rpki_invalid import RpkiInvalidRule
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.stale_data import StaleDataRule
@@ -18,4 +18,4 @@ RULE_TYPES: dict[str, type[Rule]] = {
     )
 }
 
-__all__ = ["RULE_TYPES", "Finding", "Rule", "Severity", "Target"]
+__all__ = ["RULE_TYPES", "Rule"]

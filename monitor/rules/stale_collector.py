@@ -7,19 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.model import RadarAnswer, normalise_collector
-from monitor.rules.base import Finding, Rule, Target
+from monitor.core.finding import Finding
+from monitor.core.measures import duration, normalise_collector
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+from monitor.rules.base import Rule
 from monitor.validate import Section, one_of, parse_duration, string_list
-
-
-def age_text(seconds: float) -> str:
-    """3725 → `1h2m`; 95 → `1m35s`."""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60}s"
-    return f"{s}s"
 
 
 @dataclass(frozen=True)
@@ -44,8 +37,8 @@ class StaleCollectorRule(Rule):
             "collectors": frozenset(normalise_collector(n) for n in names),
         }
 
-    def evaluate(self, target: Target, answer: RadarAnswer, now: datetime) -> Iterator[Finding]:
-        for c in answer.collectors:
+    def evaluate(self, target: Target, view: PrefixView, now: datetime) -> Iterator[Finding]:
+        for c in view.collectors:
             if self.collectors and c.name not in self.collectors:
                 continue
             ts = c.timestamp(self.stream)
@@ -55,8 +48,8 @@ class StaleCollectorRule(Rule):
             if age > self.max_age:
                 yield self.finding(
                     target,
-                    f"collector {c.name} {self.stream} data is {age_text(age)} old "
-                    f"(limit {age_text(self.max_age)})",
+                    f"collector {c.name} {self.stream} data is {duration(age)} old "
+                    f"(limit {duration(self.max_age)})",
                     collector=c.name,
                     value=age,
                     threshold=self.max_age,

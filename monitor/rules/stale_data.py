@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.model import RadarAnswer
-from monitor.rules.base import Finding, Rule, Target
-from monitor.rules.stale_collector import age_text
+from monitor.core.finding import Finding
+from monitor.core.measures import duration
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+from monitor.rules.base import Rule
 from monitor.validate import Section, parse_duration
 
 
@@ -24,15 +26,15 @@ class StaleDataRule(Rule):
     def options(cls, section: Section) -> dict[str, Any]:
         return {"max_age": section.get("max_age", parse_duration)}
 
-    def evaluate(self, target: Target, answer: RadarAnswer, now: datetime) -> Iterator[Finding]:
-        if answer.data_time is None:
+    def evaluate(self, target: Target, view: PrefixView, now: datetime) -> Iterator[Finding]:
+        if view.data_time is None:
             return
-        age = (now - answer.data_time).total_seconds()
+        age = (now - view.data_time).total_seconds()
         if age > self.max_age:
             yield self.finding(
                 target,
-                f"Radar data for {target.prefix} is {age_text(age)} old (limit "
-                f"{age_text(self.max_age)}): Radar itself is behind",
+                f"Radar data for {target.prefix} is {duration(age)} old (limit "
+                f"{duration(self.max_age)}): Radar itself is behind",
                 value=age,
                 threshold=self.max_age,
             )

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.model import RadarAnswer
-from monitor.rules.base import Finding, Rule, Target, origin_label, percent
+from monitor.core.finding import Finding
+from monitor.core.measures import as_label, seen_by
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+from monitor.rules.base import Rule
 from monitor.validate import Section, positive_int, ratio
 
 
@@ -31,19 +34,20 @@ class UnexpectedOriginRule(Rule):
             "min_peers": section.get("min_peers", positive_int, 1),
         }
 
-    def evaluate(self, target: Target, answer: RadarAnswer, now: datetime) -> Iterator[Finding]:
+    def evaluate(self, target: Target, view: PrefixView, now: datetime) -> Iterator[Finding]:
         if not target.origins:
             return
         expected = ", ".join(f"AS{a}" for a in sorted(target.origins))
-        for o in answer.origins:
+        for o in view.origins:
             if o.origin in target.origins:
                 continue
             if o.visible_peers < self.min_peers or o.visibility < self.min_visibility:
                 continue
+            who = as_label(o.origin, view.as_name(o.origin))
             yield self.finding(
                 target,
-                f"{target.prefix} originated by unexpected {origin_label(answer, o.origin)}, "
-                f"seen by {percent(o.visibility)} of peers ({o.visible_peers}/{o.total_peers}); "
+                f"{target.prefix} originated by unexpected {who}, "
+                f"{seen_by(o.visibility, o.visible_peers, o.total_peers)}; "
                 f"expected {expected}",
                 origin=o.origin,
                 value=o.visibility,

@@ -7,21 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.model import RadarAnswer
-from monitor.rules.base import Finding, Rule, Target, percent
+from monitor.core.finding import Finding
+from monitor.core.measures import expected_visibility, percent
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+from monitor.rules.base import Rule
 from monitor.validate import Section, ratio
-
-
-def expected_visibility(target: Target, answer: RadarAnswer) -> tuple[float, int, int]:
-    """(ratio, visible peers, total peers) through the expected origins (all, if none are set).
-
-    A prefix seen by nobody has visibility 0: empty answers are data, not errors.
-    """
-    total = answer.total_peers
-    visible = sum(
-        o.visible_peers for o in answer.origins if not target.origins or o.origin in target.origins
-    )
-    return (min(visible / total, 1.0) if total else 0.0), visible, total
 
 
 @dataclass(frozen=True)
@@ -35,8 +26,8 @@ class VisibilityBelowRule(Rule):
     def options(cls, section: Section) -> dict[str, Any]:
         return {"threshold": section.get("threshold", ratio)}
 
-    def evaluate(self, target: Target, answer: RadarAnswer, now: datetime) -> Iterator[Finding]:
-        value, visible, total = expected_visibility(target, answer)
+    def evaluate(self, target: Target, view: PrefixView, now: datetime) -> Iterator[Finding]:
+        value, visible, total = expected_visibility(target, view)
         if value < self.threshold:
             seen = f"{visible}/{total} peers" if total else "no peer at all"
             yield self.finding(

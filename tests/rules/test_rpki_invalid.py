@@ -1,6 +1,7 @@
 """rpki_invalid reports every invalid origin, expected or not; unknown only when asked."""
 
-from monitor.rules import Severity, Target
+from monitor.core.finding import Severity
+from monitor.core.target import Target
 from monitor.rules.rpki_invalid import RpkiInvalidRule
 from tests.builders import NOW, answer, origin
 

@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from monitor.config import parse_config
-from monitor.engine import evaluate_cycle
-from monitor.rules import Severity, Target
+from monitor.core.finding import Severity
+from monitor.core.target import Target
+from monitor.pipeline import judge, merge_findings
 from monitor.rules.stale_collector import StaleCollectorRule
 from tests.builders import NOW, answer, collector, origin
 
@@ -22,7 +23,7 @@ def test_only_old_feeds_fire_and_missing_is_not_stale() -> None:
     assert finding.collector == "rrc01"
     assert finding.prefix is None
     assert finding.value == 7200
-    assert finding.message == "collector rrc01 realtime data is 2h0m old (limit 30m0s)"
+    assert finding.message == "collector rrc01 realtime data is 2h old (limit 30m)"
 
 
 def test_stream_and_collector_filter() -> None:
@@ -53,5 +54,5 @@ rules:
         p.prefix: answer(prefix=p.prefix, origins=(origin(64500, 900),), collectors=COLLECTORS)
         for p in config.prefixes
     }
-    findings = evaluate_cycle(config.prefixes, answers, NOW)
+    findings = merge_findings(judge(p, answers[p.prefix], NOW) for p in config.prefixes)
     assert [(f.rule, f.prefix, f.collector) for f in findings] == [("stale", None, "rrc01")]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from monitor.rules import Severity, Target
+from monitor.core.finding import Severity
+from monitor.core.target import Target
 from monitor.rules.unexpected_origin import UnexpectedOriginRule
 from tests.builders import NOW, answer, origin
 

@@ -1,7 +1,9 @@
 """visibility_below counts only expected origins, and a prefix seen by nobody is at 0."""
 
-from monitor.rules import Severity, Target
-from monitor.rules.visibility_below import VisibilityBelowRule, expected_visibility
+from monitor.core.finding import Severity
+from monitor.core.measures import expected_visibility
+from monitor.core.target import Target
+from monitor.rules.visibility_below import VisibilityBelowRule
 from tests.builders import NOW, answer, origin
 
 TARGET = Target("192.0.2.0/24", frozenset({64500, 64501}))

@@ -1,4 +1,4 @@
-"""The Cloudflare Radar client: budgeted, bounded, retrying, and careful with the token."""
+"""The Cloudflare Radar HTTP client: budgeted, bounded, retrying, and careful with the token."""
 
 from __future__ import annotations
 
@@ -8,19 +8,38 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
+from typing import TypeVar
 
 import aiohttp
 
 from monitor import __version__
-from monitor.model import DecodeError, NotJsonError, RadarAnswer, WireError, decode_envelope
-from monitor.secret import Secret
-from monitor.systemd import credential_path
+from monitor.core.observation import ErrorKind
+from monitor.ops.secret import Secret
+from monitor.ops.systemd import credential_path
+from monitor.settings import SourceConfig
+from monitor.sources.base import (
+    ApiError,
+    AuthError,
+    BadAnswerError,
+    RateLimitedError,
+    RequestObserver,
+    SourceError,
+    TooLargeError,
+    TransientError,
+)
+from monitor.sources.radar_wire import (
+    DecodeError,
+    Envelope,
+    NotJsonError,
+    describe_errors,
+    error_codes,
+)
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 USER_AGENT = f"radar-monitor/{__version__} (+https://github.com/radar-monitor/radar-monitor)"
 CREDENTIAL_NAME = "cloudflare-api-token"
@@ -40,80 +59,11 @@ def load_token(token_file: Path | None) -> Secret | None:
             try:
                 text = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise RadarAuthError(f"cannot read token file {path}: {exc.strerror}") from None
+                raise AuthError(f"cannot read token file {path}: {exc.strerror}") from None
             if text:
                 return Secret(text)
     env = os.environ.get(TOKEN_ENV, "").strip()
     return Secret(env) if env else None
-
-
-class RadarError(Exception):
-    """A fetch that produced no answer; `kind` is a short label for metrics and logs."""
-
-    kind = "error"
-    retryable = False
-
-
-class RadarAuthError(RadarError):
-    """The token is missing, malformed or lacks permission: retrying cannot help."""
-
-    kind = "auth"
-
-
-class RadarRateLimitedError(RadarError):
-    """HTTP 429: Cloudflare asks us to wait `retry_after` seconds."""
-
-    kind = "rate_limited"
-    retryable = True
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class RadarTransientError(RadarError):
-    """5xx, timeouts, connection errors and non-JSON bodies: worth another try."""
-
-    kind = "transient"
-    retryable = True
-
-
-class RadarApiError(RadarError):
-    """Radar refused the request (`success: false`, 4xx): the codes and messages say why."""
-
-    kind = "api"
-
-
-class RadarBadAnswerError(RadarError):
-    """A JSON answer that does not fit the documented schema."""
-
-    kind = "bad_answer"
-
-
-class RadarTooLargeError(RadarError):
-    """A body above the size cap, refused before it could fill memory."""
-
-    kind = "too_large"
-
-
-def describe_errors(errors: Iterable[WireError]) -> str:
-    """`6003: Invalid request headers (6111: Invalid format for Authorization header)`."""
-    parts = []
-    for e in errors:
-        text = f"{e.code}: {e.message}" if e.code is not None else e.message
-        if e.error_chain:
-            text += f" ({describe_errors(e.error_chain)})"
-        parts.append(text)
-    return "; ".join(parts) or "no error detail"
-
-
-def _codes(errors: Iterable[WireError]) -> set[int]:
-    found: set[int] = set()
-    for e in errors:
-        if e.code is not None:
-            found.add(e.code)
-        found |= _codes(e.error_chain or ())
-    return found
 
 
 class RequestBudget:
@@ -163,34 +113,14 @@ class RequestBudget:
                 await asyncio.sleep(min(max(wait, 0.001), 0.5))
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """How the client talks to Radar."""
-
-    base_url: str
-    timeout: float = 20.0
-    concurrency: int = 4
-    budget: int = 1000
-    budget_window: float = 300.0
-    retries: int = 3
-    max_body_bytes: int = 32 * 1024 * 1024
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    max_retry_after: float = 300.0
-
-
-#: Called after every HTTP attempt with (outcome, seconds): feeds the request metrics.
-Observer = Callable[[str, float], None]
-
-
 class RadarClient:
-    """Fetches realtime routes for one prefix at a time, within budget and concurrency."""
+    """GETs Radar API paths within budget and concurrency; each caller decodes its own result."""
 
     def __init__(
         self,
-        settings: ClientSettings,
+        settings: SourceConfig,
         token: Secret | None,
-        observer: Observer | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.settings = settings
         self._token = token
@@ -201,14 +131,6 @@ class RadarClient:
 
     def __repr__(self) -> str:
         return f"RadarClient(base_url={self.settings.base_url!r}, token={self._token!r})"
-
-    async def __aenter__(self) -> RadarClient:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -228,22 +150,24 @@ class RadarClient:
             )
         return self._session
 
-    async def fetch(self, prefix: str) -> RadarAnswer:
-        """Radar's realtime answer for `prefix`, retrying what is worth retrying."""
+    async def get(
+        self, path: str, params: dict[str, str], decode: Callable[[bytes], Envelope[T]]
+    ) -> T:
+        """The decoded result of GET `path`, retrying what is worth retrying."""
         if self._token is None:
-            raise RadarAuthError(f"no API token: {TOKEN_HELP}")
+            raise AuthError(f"no API token: {TOKEN_HELP}")
         attempt = 0
         while True:
             try:
-                return await self._attempt(prefix)
-            except RadarError as exc:
+                return await self._attempt(path, params, decode)
+            except SourceError as exc:
                 if not exc.retryable or attempt >= self.settings.retries:
                     raise
                 delay = self._delay(exc, attempt)
                 attempt += 1
                 log.info(
                     "retrying %s in %.1fs (attempt %d of %d): %s",
-                    prefix,
+                    params.get("prefix", path),
                     delay,
                     attempt + 1,
                     self.settings.retries + 1,
@@ -251,51 +175,55 @@ class RadarClient:
                 )
                 await asyncio.sleep(delay)
 
-    def _delay(self, exc: RadarError, attempt: int) -> float:
-        if isinstance(exc, RadarRateLimitedError):
+    def _delay(self, exc: SourceError, attempt: int) -> float:
+        if isinstance(exc, RateLimitedError):
             # Every request shares the token's limit, so all of them wait, not just this one.
             self.budget.pause_until(time.monotonic() + exc.retry_after)
             return exc.retry_after
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
 
-    async def _attempt(self, prefix: str) -> RadarAnswer:
-        url = f"{self.settings.base_url}/radar/bgp/routes/realtime"
-        params = {"prefix": prefix, "format": "JSON"}
+    async def _attempt(
+        self, path: str, params: dict[str, str], decode: Callable[[bytes], Envelope[T]]
+    ) -> T:
         await self.budget.acquire()
         async with self._slots:
             started = time.monotonic()
-            outcome = "error"
+            outcome: ErrorKind | None = ErrorKind.INTERNAL
             try:
-                answer = await self._request(url, params, prefix)
-                outcome = "success"
-                return answer
-            except RadarError as exc:
+                status, body, retry_after, content_type = await self._request(path, params)
+                result = self._interpret(status, body, retry_after, content_type, decode)
+                outcome = None
+                return result
+            except SourceError as exc:
                 outcome = exc.kind
                 raise
             finally:
                 if self._observer is not None:
                     self._observer(outcome, time.monotonic() - started)
 
-    async def _request(self, url: str, params: dict[str, str], prefix: str) -> RadarAnswer:
+    async def _request(
+        self, path: str, params: dict[str, str]
+    ) -> tuple[int, bytes, str | None, str]:
+        url = f"{self.settings.base_url}{path}"
         try:
             async with self._http().get(url, params=params, allow_redirects=False) as resp:
                 body = await self._read_capped(resp)
-                status = resp.status
-                retry_after = resp.headers.get("Retry-After")
-                content_type = resp.headers.get("Content-Type", "")
+                return (
+                    resp.status,
+                    body,
+                    resp.headers.get("Retry-After"),
+                    resp.headers.get("Content-Type", ""),
+                )
         except TimeoutError:
-            raise RadarTransientError(
-                f"no complete answer within {self.settings.timeout:g}s"
-            ) from None
+            raise TransientError(f"no complete answer within {self.settings.timeout:g}s") from None
         except aiohttp.ClientError as exc:
-            raise RadarTransientError(f"connection failed: {type(exc).__name__}: {exc}") from None
-        return self._interpret(status, body, retry_after, content_type, prefix)
+            raise TransientError(f"connection failed: {type(exc).__name__}: {exc}") from None
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         cap = self.settings.max_body_bytes
         if resp.content_length is not None and resp.content_length > cap:
-            raise RadarTooLargeError(
+            raise TooLargeError(
                 f"answer of {resp.content_length} bytes is above the {cap}-byte cap"
             )
         chunks: list[bytes] = []
@@ -303,41 +231,42 @@ class RadarClient:
         async for chunk in resp.content.iter_chunked(256 * 1024):
             size += len(chunk)
             if size > cap:
-                raise RadarTooLargeError(f"answer grew above the {cap}-byte cap")
+                raise TooLargeError(f"answer grew above the {cap}-byte cap")
             chunks.append(chunk)
         return b"".join(chunks)
 
     def _interpret(
-        self, status: int, body: bytes, retry_after: str | None, content_type: str, prefix: str
-    ) -> RadarAnswer:
+        self,
+        status: int,
+        body: bytes,
+        retry_after: str | None,
+        content_type: str,
+        decode: Callable[[bytes], Envelope[T]],
+    ) -> T:
         if status == 429:
             wait = _retry_after_seconds(retry_after, self.settings.max_retry_after)
-            raise RadarRateLimitedError(f"rate limited (HTTP 429), retry after {wait:g}s", wait)
+            raise RateLimitedError(f"rate limited (HTTP 429), retry after {wait:g}s", wait)
         if status >= 500:
             what = "an HTML error page" if "html" in content_type else "an error"
-            raise RadarTransientError(f"HTTP {status}: Radar answered with {what}")
+            raise TransientError(f"HTTP {status}: Radar answered with {what}")
         try:
-            envelope = decode_envelope(body, prefix)
+            envelope = decode(body)
         except DecodeError as exc:
             if status in (401, 403):
-                raise RadarAuthError(
-                    f"authentication failed (HTTP {status}): {TOKEN_HELP}"
-                ) from None
+                raise AuthError(f"authentication failed (HTTP {status}): {TOKEN_HELP}") from None
             if isinstance(exc, NotJsonError):
-                raise RadarTransientError(f"HTTP {status} with a body that is not JSON") from None
+                raise TransientError(f"HTTP {status} with a body that is not JSON") from None
             if status != 200:
-                raise RadarApiError(f"HTTP {status} with an unexpected body: {exc}") from None
-            raise RadarBadAnswerError(str(exc)) from None
+                raise ApiError(f"HTTP {status} with an unexpected body: {exc}") from None
+            raise BadAnswerError(str(exc)) from None
         errors = envelope.errors
-        if status in (401, 403) or (status == 400 and _codes(errors) & AUTH_CODES):
-            raise RadarAuthError(
+        if status in (401, 403) or (status == 400 and error_codes(errors) & AUTH_CODES):
+            raise AuthError(
                 f"authentication failed (HTTP {status}, {describe_errors(errors)}): {TOKEN_HELP}"
             )
-        if status != 200 or not envelope.success or envelope.answer is None:
-            raise RadarApiError(
-                f"Radar refused the request (HTTP {status}): {describe_errors(errors)}"
-            )
-        return envelope.answer
+        if status != 200 or not envelope.success or envelope.result is None:
+            raise ApiError(f"Radar refused the request (HTTP {status}): {describe_errors(errors)}")
+        return envelope.result
 
 
 def _retry_after_seconds(header: str | None, ceiling: float) -> float:

@@ -9,8 +9,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from monitor.alerts import Alert, AlertBook
-from monitor.outbox import Outbox, OutboxItem
+from monitor.core.lifecycle import Alert, AlertBook
+from monitor.sinks.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 

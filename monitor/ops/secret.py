@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 
 class Secret:
     """A string that never shows itself in `repr`, `str`, logs or tracebacks."""
@@ -27,16 +25,3 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
-
-
-_URL_CREDENTIALS = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://.*$", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """`slack://T00/B00/XXX` → `slack://…`: only the scheme of a notification URL is safe to show.
-
-    Apprise URLs carry tokens in the user part, the path and the query alike, so nothing
-    after the scheme can be shown without knowing every plugin's layout.
-    """
-    match = _URL_CREDENTIALS.match(url.strip())
-    return f"{match.group('scheme')}://…" if match else "…"

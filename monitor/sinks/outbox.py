@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from monitor.alerts import AlertEvent
-from monitor.model import to_jsonable
+from monitor.core.lifecycle import Alert, AlertEvent, EventKind
+from monitor.core.measures import parse_utc, to_jsonable
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,15 @@ class OutboxItem:
 def event_payload(event: AlertEvent) -> dict[str, Any]:
     """The JSON an outbox item carries (enough to render the message after a restart)."""
     return {"kind": event.kind.value, "at": to_jsonable(event.at), "alert": event.alert.to_json()}
+
+
+def payload_event(payload: Mapping[str, Any]) -> AlertEvent:
+    """The inverse of `event_payload`; raises on a malformed payload."""
+    return AlertEvent(
+        kind=EventKind(payload["kind"]),
+        alert=Alert.from_json(payload["alert"]),
+        at=parse_utc(payload["at"]),
+    )
 
 
 class Outbox:
@@ -64,10 +73,6 @@ class Outbox:
             ),
             key=lambda i: i.created,
         )
-
-    def oldest(self, channel: str) -> float | None:
-        """When the oldest pending item of `channel` was queued."""
-        return min((i.created for i in self.items.values() if i.channel == channel), default=None)
 
     def delivered(self, ids: Iterable[str]) -> None:
         """Forget delivered items."""

@@ -1,26 +1,113 @@
-"""Alert events as Alertmanager's v2 API takes them, and the request that delivers them."""
+"""Alertmanager channels: alert events as its v2 API takes them, re-posted while firing."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from monitor.alerts import Alert, AlertEvent, AlertKey, EventKind, Evidence, OriginEvidence
-from monitor.rules import Finding
-from monitor.rules.base import percent
-from monitor.templates import neutralise, prefix_links
+from monitor.core.evidence import Evidence
+from monitor.core.finding import AlertKey, Finding
+from monitor.core.lifecycle import Alert, AlertEvent, EventKind
+from monitor.ops.logs import scrub
+from monitor.settings import ChannelConfig
+from monitor.sinks.channels.base import Channel, Delivery, Outcome, UnusableChannelError
+from monitor.sinks.templates import neutralise, origin_line, prefix_links
 
 #: Labels the monitor sets itself; a prefix label of the same name is left out.
 RESERVED_LABELS = frozenset({"alertname", "severity", "prefix", "origin", "collector"})
 #: Bytes of an error answer read and characters of it quoted in the exception.
 ERROR_BODY_LIMIT = 300
+#: How often a firing alert is posted to an Alertmanager channel again at the latest.
+RESEND_INTERVAL = 60.0
+#: Alertmanager resolves an alert not posted again within this many resend intervals
+#: (Prometheus uses 4 too): room for a few failed attempts before anyone hears "resolved".
+RESEND_WINDOW_FACTOR = 4
 
 
 class AlertmanagerError(Exception):
     """Alertmanager answered a POST with a status other than 2xx."""
+
+
+class AlertmanagerChannel(Channel):
+    """Posts alerts to Alertmanager, which groups, routes and deduplicates replicas itself.
+
+    Alertmanager keeps state, not messages: every pending item goes in each post, and firing
+    alerts are posted again (`due_again`) before Alertmanager expires them.
+    """
+
+    sends_all_pending = True
+
+    def __init__(
+        self, config: ChannelConfig, send_timeout: float, resend_interval: float = RESEND_INTERVAL
+    ) -> None:
+        super().__init__(config)
+        if not _http_url(config.url.reveal()):
+            raise UnusableChannelError(
+                f"channel {config.name!r}: an Alertmanager URL must be http(s)://host[:port][/path]"
+            )
+        self._timeout = send_timeout
+        self._resend_interval = resend_interval
+        #: When each alert was last posted here.
+        self._posted: dict[AlertKey, float] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def max_backoff(self, configured: float) -> float:
+        """Retry in time to keep firing alerts from expiring in Alertmanager."""
+        return min(configured, self._resend_interval)
+
+    def due_again(self, firing: Sequence[Alert], now: float, queued: set[AlertKey]) -> list[Alert]:
+        """Routed firing alerts to post again: all past half the interval once one is past it.
+
+        Others past half the interval come along, so the channel's refreshes share posts.
+        """
+        routed = [a for a in firing if self.routes(a.finding)]
+        for key in self._posted.keys() - {a.key for a in routed}:
+            del self._posted[key]  # resolved or silenced: post it again at once if it returns
+        ages = {a.key: now - self._posted.get(a.key, -math.inf) for a in routed}
+        if not any(age >= self._resend_interval for age in ages.values()):
+            return []
+        return [
+            a for a in routed if ages[a.key] >= self._resend_interval / 2 and a.key not in queued
+        ]
+
+    async def send(self, events: Sequence[AlertEvent]) -> Delivery:
+        """POST the newest state of every alert in `events`."""
+        window = self._resend_interval * RESEND_WINDOW_FACTOR
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            alerts = am_alerts(events, window)
+            await post_alerts(self._session, self.config.url.reveal(), alerts, self._timeout)
+        except TimeoutError:
+            return Delivery(Outcome.TIMEOUT, f"no answer within {self._timeout:g}s")
+        except Exception as exc:  # a payload bug too: retry with backoff, not every second
+            return Delivery(Outcome.FAILURE, scrub(f"{type(exc).__name__}: {exc}"))
+        now = time.time()
+        for event in events:
+            self._posted[event.alert.key] = now
+        return Delivery(Outcome.SUCCESS)
+
+    async def close(self) -> None:
+        """Close the HTTP session, if one was opened."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+def _http_url(url: str) -> bool:
+    """Whether `url` is an http(s) URL with a host (all an Alertmanager base URL needs)."""
+    try:
+        split = urlsplit(url.strip())
+        # Reading the port checks it: a word or a number out of range raises ValueError.
+        return split.scheme in ("http", "https") and bool(split.hostname) and split.port != 0
+    except ValueError:
+        return False
 
 
 def am_alerts(
@@ -95,7 +182,7 @@ def _summary(alert: Alert) -> str:
     finding = alert.finding
     parts = [finding.rule, finding.prefix or ""]
     if finding.origin is not None:
-        seen = _seen(alert.evidence, finding.origin)
+        seen = alert.evidence.origin(finding.origin) if alert.evidence else None
         name = f" {seen.as_name}" if seen is not None and seen.as_name else ""
         parts.append(f"(AS{finding.origin}{name})")
     elif finding.collector:
@@ -112,27 +199,8 @@ def _description(finding: Finding, evidence: Evidence | None) -> str:
         lines.append("Expected origins: " + ", ".join(f"AS{a}" for a in evidence.expected_origins))
     if evidence is not None and evidence.origins:
         lines.append("Observed origins:")
-        lines += [f"  {_origin_line(o)}" for o in evidence.origins]
+        lines += [f"  {origin_line(o)}" for o in evidence.origins]
     return "\n".join(lines)
-
-
-def _origin_line(origin: OriginEvidence) -> str:
-    """`AS666 EVIL-NET (RU): UNEXPECTED, RPKI invalid, seen by 12.0% of peers (120/1000)`."""
-    name = f" {neutralise(origin.as_name, 80)}" if origin.as_name else ""
-    country = f" ({neutralise(origin.country, 8)})" if origin.country else ""
-    verdict = "expected" if origin.expected else "UNEXPECTED"
-    peers = f"{origin.visible_peers}/{origin.total_peers}"
-    return (
-        f"AS{origin.asn}{name}{country}: {verdict}, RPKI {neutralise(origin.rpki, 20)}, "
-        f"seen by {percent(origin.visibility)} of peers ({peers})"
-    )
-
-
-def _seen(evidence: Evidence | None, asn: int) -> OriginEvidence | None:
-    """What Radar showed about origin `asn`, if it was seen."""
-    if evidence is None:
-        return None
-    return next((o for o in evidence.origins if o.asn == asn), None)
 
 
 def _rfc3339(moment: datetime) -> str:

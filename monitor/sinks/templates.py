@@ -6,10 +6,11 @@ import ipaddress
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
-from monitor.alerts import Alert, AlertEvent, EventKind, Evidence, OriginEvidence
-from monitor.rules.base import Severity, percent
+from monitor.core.evidence import Evidence, OriginEvidence
+from monitor.core.finding import Severity
+from monitor.core.lifecycle import Alert, AlertEvent, EventKind
+from monitor.core.measures import address_key, duration, percent, seen_by, utc_text
 
 #: A group message lists this many alerts one by one and only counts the rest, so that a
 #: burst (200 prefixes withdrawn in one cycle) stays one readable message.
@@ -21,7 +22,6 @@ FIELD_LIMIT = 300
 #: Characters kept of a finding message on a group line.
 LINE_MESSAGE_LIMIT = 160
 
-_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _KIND_RANK = {EventKind.FIRING: 0, EventKind.REPEAT: 1, EventKind.RESOLVED: 2}
 _KIND_COUNT_LABEL = {
     EventKind.FIRING: "firing",
@@ -72,21 +72,6 @@ def render(events: Sequence[AlertEvent]) -> tuple[str, str]:
     return _group_title(events), _group_body(events)
 
 
-def duration(seconds: float) -> str:
-    """3720 → `1h2m`: the two largest units, for "RESOLVED after …"."""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    while len(parts) > 1 and parts[0][0] == 0:
-        parts.pop(0)
-    shown = parts[:2]
-    if len(shown) == 2 and shown[1][0] == 0:
-        shown = shown[:1]
-    return "".join(f"{value}{unit}" for value, unit in shown)
-
-
 def prefix_links(prefix: str) -> list[tuple[str, str]]:
     """(site, URL) pairs where on-call can look at `prefix` (none if it is not a CIDR)."""
     try:
@@ -113,7 +98,7 @@ def _subject(alert: Alert, with_name: bool) -> str:
     """`AS666`, `AS666 EVIL-NET` or the collector name; empty for the prefix itself."""
     finding = alert.finding
     if finding.origin is not None:
-        name = _origin(alert.evidence, finding.origin)
+        name = alert.evidence.origin(finding.origin) if alert.evidence else None
         if with_name and name is not None and name.as_name:
             return f"AS{finding.origin} {neutralise(name.as_name, 60)}"
         return f"AS{finding.origin}"
@@ -130,18 +115,6 @@ def _what(alert: Alert, with_name: bool = False) -> str:
     if subject:
         parts.append(f"({subject})" if finding.prefix else subject)
     return " ".join(parts)
-
-
-def _origin(evidence: Evidence | None, asn: int) -> OriginEvidence | None:
-    """What Radar showed about origin `asn`, if it was seen."""
-    if evidence is None:
-        return None
-    return next((o for o in evidence.origins if o.asn == asn), None)
-
-
-def _when(moment: datetime | None) -> str:
-    """`2026-11-28 12:00:00 UTC`: one zone for everyone on call."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "unknown"
 
 
 def _single_title(event: AlertEvent) -> str:
@@ -167,10 +140,10 @@ def _single_body(event: AlertEvent) -> str:
         f"Rule: {neutralise(finding.rule, 80)} ({neutralise(finding.type, 40)}), "
         f"severity {finding.severity.value.upper()}",
         f"Finding: {neutralise(finding.message)}",
-        f"Started: {_when(alert.started_at)}; firing since {_when(alert.fired_at)}",
+        f"Started: {utc_text(alert.started_at)}; firing since {utc_text(alert.fired_at)}",
     ]
     if event.kind is EventKind.RESOLVED:
-        lines.append(f"Resolved: {_when(alert.resolved_at or event.at)}")
+        lines.append(f"Resolved: {utc_text(alert.resolved_at or event.at)}")
     if finding.labels:
         labels = ", ".join(
             f"{neutralise(k, 40)}={neutralise(v, 80)}" for k, v in sorted(finding.labels.items())
@@ -182,6 +155,15 @@ def _single_body(event: AlertEvent) -> str:
         lines.append("")
         lines += [f"{site}: {url}" for site, url in prefix_links(finding.prefix)]
     return "\n".join(lines)
+
+
+def origin_line(origin: OriginEvidence) -> str:
+    """`AS666 EVIL-NET (RU): UNEXPECTED, RPKI invalid, seen by 12.0% of peers (120/1000)`."""
+    verdict = "expected" if origin.expected else "UNEXPECTED"
+    return (
+        f"{_origin_label(origin)}: {verdict}, RPKI {neutralise(origin.rpki, 20)}, "
+        f"{seen_by(origin.visibility, origin.visible_peers, origin.total_peers)}"
+    )
 
 
 def _origin_label(origin: OriginEvidence) -> str:
@@ -200,17 +182,12 @@ def _evidence_lines(evidence: Evidence) -> list[str]:
     if evidence.expected_origins:
         expected = []
         for asn in evidence.expected_origins:
-            seen = _origin(evidence, asn)
+            seen = evidence.origin(asn)
             expected.append(_origin_label(seen) if seen else f"AS{asn} (not seen)")
         lines.append(f"Expected origins: {', '.join(expected)}")
     if evidence.origins:
         lines.append("Observed origins:")
-        for o in evidence.origins:
-            verdict = "expected" if o.expected else "UNEXPECTED"
-            lines.append(
-                f"  {_origin_label(o)}: {verdict}, RPKI {neutralise(o.rpki, 20)}, "
-                f"seen by {percent(o.visibility)} of peers ({o.visible_peers}/{o.total_peers})"
-            )
+        lines += [f"  {origin_line(o)}" for o in evidence.origins]
     elif evidence.data_time is not None:
         lines.append("Observed origins: none (the prefix is not announced)")
     if evidence.visibility is not None:
@@ -224,7 +201,7 @@ def _evidence_lines(evidence: Evidence) -> list[str]:
             hops = " ".join(str(asn) for asn in path) or "(empty)"
             lines.append(f"  {hops} (via {neutralise(collector, 60)})")
     if evidence.data_time is not None:
-        lines.append(f"Radar data time: {_when(evidence.data_time)}")
+        lines.append(f"Radar data time: {utc_text(evidence.data_time)}")
     return lines
 
 
@@ -246,21 +223,12 @@ def _order(event: AlertEvent) -> tuple[int, int, str, tuple[int, int, int], str,
     rule, prefix, subject = event.alert.key
     return (
         _KIND_RANK[event.kind],
-        _SEVERITY_RANK[event.alert.finding.severity],
+        event.alert.finding.severity.rank,
         rule,
-        _address_key(prefix),
+        address_key(prefix),
         prefix,
         subject,
     )
-
-
-def _address_key(prefix: str) -> tuple[int, int, int]:
-    """10.0.2.0/24 before 10.0.10.0/24 (text order would swap them); non-CIDRs first."""
-    try:
-        network = ipaddress.ip_network(prefix, strict=False)
-    except ValueError:
-        return (0, 0, 0)
-    return (network.version, int(network.network_address), network.prefixlen)
 
 
 def _group_body(events: Sequence[AlertEvent]) -> str:
@@ -271,7 +239,7 @@ def _group_body(events: Sequence[AlertEvent]) -> str:
     lines = [
         f"{len(events)} alerts: {_counts(events)}",
         "By severity: "
-        + ", ".join(f"{severities[s]} {s.value}" for s in _SEVERITY_RANK if severities[s]),
+        + ", ".join(f"{severities[s]} {s.value}" for s in Severity if severities[s]),
         "By rule: " + ", ".join(f"{neutralise(rule, 80)} {n}" for rule, n in sorted(rules.items())),
         "",
     ]

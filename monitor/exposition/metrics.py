@@ -12,25 +12,18 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 
 from monitor import __version__
-from monitor.alerts import AlertState
-from monitor.model import RpkiStatus
-from monitor.rules.visibility_below import expected_visibility
+from monitor.core.lifecycle import AlertState
+from monitor.core.measures import expected_visibility
+from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
+from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
 
-#: Pre-created at 0 so `rate()` works from the first scrape; any other outcome the client
-#: reports (`error` for an unexpected exception) appears when it first happens.
-REQUEST_OUTCOMES = (
-    "success",
-    "transient",
-    "rate_limited",
-    "auth",
-    "api",
-    "bad_answer",
-    "too_large",
-)
+#: Pre-created at 0 so `rate()` works from the first scrape; an unexpected exception
+#: (`error`) appears when it first happens.
+REQUEST_SUCCESS = "success"
+REQUEST_OUTCOMES = (REQUEST_SUCCESS, *(k.value for k in ErrorKind if k is not ErrorKind.INTERNAL))
 #: From a fast cached answer up to the default 20 s timeout and a little beyond.
 REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
-STREAMS = ("realtime", "updates", "rib")
 ALERT_STATES = (AlertState.PENDING, AlertState.FIRING)
 
 
@@ -135,15 +128,15 @@ class StateCollector(Collector):
             failures.add_metric([prefix], status.failures)
             if status.last_success is not None:
                 success_ts.add_metric([prefix], status.last_success)
-            answer = status.answer
-            if answer is None:
+            view = status.view
+            if view is None:
                 continue
-            expected_ratio.add_metric([prefix], expected_visibility(status.watch.target, answer)[0])
+            expected_ratio.add_metric([prefix], expected_visibility(status.watch.target, view)[0])
             routes.add_metric([prefix], status.routes)
-            if answer.data_time is not None:
-                data_ts.add_metric([prefix], answer.data_time.timestamp())
+            if view.data_time is not None:
+                data_ts.add_metric([prefix], view.data_time.timestamp())
             seen: set[int] = set()
-            for o in answer.origins:
+            for o in view.origins:
                 # A malformed answer listing an origin twice must not produce duplicate series,
                 # which would make Prometheus reject the whole scrape.
                 if o.origin in seen:
@@ -190,14 +183,13 @@ class StateCollector(Collector):
         )
         for key in sorted(state.book.alerts):
             alert = state.book.alerts[key]
-            rule, prefix, subject = key
             if alert.state in ALERT_STATES:
                 active.add_metric(
                     [
-                        rule,
+                        key.rule,
                         alert.finding.severity.value,
-                        prefix,
-                        subject,
+                        key.prefix,
+                        key.subject,
                         alert.state.value,
                         "true" if alert.silenced else "false",
                     ],
@@ -228,7 +220,7 @@ class StateCollector(Collector):
         )
 
 
-NOTIFICATION_OUTCOMES = ("success", "failure", "timeout")
+NOTIFICATION_OUTCOMES = tuple(o.value for o in Outcome)
 #: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -278,9 +270,9 @@ class Metrics:
         # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
         ProcessCollector(registry=self.registry)
 
-    def observe_request(self, outcome: str, seconds: float) -> None:
-        """Count one API attempt and its duration (the `RadarClient` observer)."""
-        self._requests.labels(outcome).inc()
+    def observe_request(self, outcome: ErrorKind | None, seconds: float) -> None:
+        """Count one source request (None: it succeeded) and its duration."""
+        self._requests.labels(outcome.value if outcome else REQUEST_SUCCESS).inc()
         self._duration.observe(seconds)
 
     def loop_lag(self, seconds: float) -> None:

@@ -41,7 +41,7 @@ Top-level keys: `title` (required), `reconstruction` (default false), `source`, 
   recorded. Required on the first step; a later step without one inherits the previous one.
 - `answers`: a mapping from prefix to either a realtime `result` object (`{meta, routes}`, as in
   the documented schema and decoded by the same decoder as live answers; `{}` is an answer
-  nobody sees) or `{error: KIND}`, which makes the fetch raise the `monitor.radar` error:
+  nobody sees) or `{error: KIND}`, which makes the fetch raise the source error of that kind:
   `transient`, `auth`, `rate_limited`, `api`, `bad_answer` or `too_large`.
   A prefix a step does not mention answers as in the previous step (its answer or error is
   carried forward unchanged, with its own `recorded_at`); a prefix no step has mentioned yet
@@ -56,7 +56,7 @@ the decoder then rejects. YAML aliases (`*name`) are refused, as in the configur
 Every problem with a file is a `ConfigError` naming the file and the place, such as
 `steps[3].answers.1.1.1.0/24: unexpected shape: …` (list indexes count from 0).
 
-Timelines shipped in `monitor/data/` (see `bundled()`) are reconstructions of public incidents:
+Timelines shipped in `monitor/data/` (see `monitor.bundled`) reconstruct public incidents:
 `hijack-exact-prefix.yaml`, `withdrawal.yaml`, and `demo-timeline.yaml` played by `demo.yaml`.
 """
 
@@ -70,28 +70,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import msgspec
 
-from monitor.model import (
-    Collector,
-    DecodeError,
-    RadarAnswer,
-    Route,
-    decode_envelope,
-    normalise_prefix,
+from monitor.core.measures import normalise_prefix
+from monitor.core.observation import CollectorView, ErrorKind, PrefixView, RouteView
+from monitor.sources.base import (
+    ApiError,
+    AuthError,
+    BadAnswerError,
+    ClosingSource,
+    RateLimitedError,
+    SourceError,
+    TooLargeError,
+    TransientError,
 )
-from monitor.radar import (
-    RadarApiError,
-    RadarAuthError,
-    RadarBadAnswerError,
-    RadarError,
-    RadarRateLimitedError,
-    RadarTooLargeError,
-    RadarTransientError,
-)
+from monitor.sources.radar_routes import decode_routes
+from monitor.sources.radar_wire import DecodeError
 from monitor.validate import (
     ConfigError,
     Section,
@@ -108,21 +104,19 @@ from monitor.validate import (
 
 log = logging.getLogger(__name__)
 
-#: Where the timelines and the demo configuration ship inside the package.
-DATA_DIR = Path(__file__).with_name("data")
 #: A timeline larger than this is refused before parsing; real answers make files of a few MB.
 MAX_TIMELINE_BYTES = 64 * 1024 * 1024
 #: What a replayed 429 asks to wait: Radar's client assumes the same for a 429 without header.
 RATE_LIMIT_RETRY_AFTER = 60.0
 
-#: Error kinds a step may replay, each raising the `monitor.radar` error of that kind.
-ERRORS: dict[str, Callable[[str], RadarError]] = {
-    "transient": RadarTransientError,
-    "auth": RadarAuthError,
-    "rate_limited": lambda message: RadarRateLimitedError(message, RATE_LIMIT_RETRY_AFTER),
-    "api": RadarApiError,
-    "bad_answer": RadarBadAnswerError,
-    "too_large": RadarTooLargeError,
+#: Error kinds a step may replay, each raising the source error of that kind.
+ERRORS: dict[str, Callable[[str], SourceError]] = {
+    ErrorKind.TRANSIENT: TransientError,
+    ErrorKind.AUTH: AuthError,
+    ErrorKind.RATE_LIMITED: lambda message: RateLimitedError(message, RATE_LIMIT_RETRY_AFTER),
+    ErrorKind.API: ApiError,
+    ErrorKind.BAD_ANSWER: BadAnswerError,
+    ErrorKind.TOO_LARGE: TooLargeError,
 }
 
 
@@ -135,13 +129,13 @@ def now_utc() -> datetime:
 class RecordedAnswer:
     """A decoded answer and what "now" was when it was recorded, to shift it when served."""
 
-    answer: RadarAnswer
+    answer: PrefixView
     recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedError:
-    """A fetch that failed with the `monitor.radar` error of `kind`."""
+    """A fetch that failed with the source error of `kind`."""
 
     kind: str
 
@@ -185,15 +179,6 @@ class Timeline:
             poll %= self.total_polls
         ends = list(itertools.accumulate(s.polls for s in self.steps))
         return min(bisect.bisect_right(ends, poll), len(self.steps) - 1)
-
-
-def bundled(name: str) -> Path:
-    """The path of a file shipped in `monitor/data/` (`hijack-exact-prefix.yaml`, `demo.yaml`…)."""
-    path = DATA_DIR / name
-    if not path.is_file():
-        shipped = ", ".join(sorted(p.name for p in DATA_DIR.glob("*.yaml")))
-        raise FileNotFoundError(f"no bundled file {name!r} (shipped: {shipped})")
-    return path
 
 
 def load_timeline(path: str | Path) -> Timeline:
@@ -269,14 +254,14 @@ def _recorded(value: Any, path: str, prefix: str, recorded_at: datetime) -> Reco
     except (TypeError, msgspec.EncodeError) as exc:
         raise ConfigError(path, f"cannot be read as JSON: {exc}") from None
     try:
-        envelope = decode_envelope(body, prefix)
+        envelope = decode_routes(body, prefix)
     except DecodeError as exc:
         raise ConfigError(path, str(exc)) from None
-    assert envelope.answer is not None  # a successful envelope with a result always decodes one
-    return RecordedAnswer(envelope.answer, recorded_at)
+    assert envelope.result is not None  # a successful envelope with a result always decodes one
+    return RecordedAnswer(envelope.result, recorded_at)
 
 
-def shift(answer: RadarAnswer, by: timedelta) -> RadarAnswer:
+def shift(answer: PrefixView, by: timedelta) -> PrefixView:
     """`answer` with every timestamp moved by `by`, so that every age stays as recorded."""
     return dataclasses.replace(
         answer,
@@ -291,14 +276,13 @@ def _moved(ts: datetime | None, by: timedelta) -> datetime | None:
     return ts + by if ts is not None else None
 
 
-def _shift_route(route: Route, by: timedelta) -> Route:
-    ts = route.timestamp
-    if ts is None:
+def _shift_route(route: RouteView, by: timedelta) -> RouteView:
+    if route.timestamp is None:
         return route
-    return msgspec.structs.replace(route, raw_timestamp=(ts + by).isoformat())
+    return msgspec.structs.replace(route, timestamp=route.timestamp + by)
 
 
-def _shift_collector(c: Collector, by: timedelta) -> Collector:
+def _shift_collector(c: CollectorView, by: timedelta) -> CollectorView:
     return dataclasses.replace(
         c,
         realtime_ts=_moved(c.realtime_ts, by),
@@ -307,8 +291,8 @@ def _shift_collector(c: Collector, by: timedelta) -> Collector:
     )
 
 
-class ReplaySource:
-    """Answers `fetch` from a timeline file, as RadarClient answers it from the API."""
+class ReplaySource(ClosingSource):
+    """A `PrefixSource` answering from a timeline file, as `RadarRoutes` answers from the API."""
 
     def __init__(self, path: Path, loop: bool, clock: Callable[[], datetime] = now_utc) -> None:
         self.path = path
@@ -321,18 +305,7 @@ class ReplaySource:
     def __repr__(self) -> str:
         return f"ReplaySource(path={str(self.path)!r}, loop={self.loop})"
 
-    async def __aenter__(self) -> ReplaySource:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Nothing to release (the file is read at construction); kept for the Source interface."""
-
-    async def fetch(self, prefix: str) -> RadarAnswer:
+    async def fetch(self, prefix: str) -> PrefixView:
         """The answer the timeline gives for this poll of `prefix`, or the error it replays."""
         key = normalise_prefix(prefix)
         polls, last = self._progress.get(key, (0, -1))
@@ -351,7 +324,7 @@ class ReplaySource:
         now = self._clock()
         recorded = step.answers.get(key)
         if recorded is None:
-            return RadarAnswer(
+            return PrefixView(
                 prefix=key, data_time=now, query_time=now, origins=(), routes=(), collectors=()
             )
         if isinstance(recorded, RecordedError):

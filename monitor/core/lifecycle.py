@@ -1,4 +1,7 @@
-"""Alert lifecycle: findings become pending, firing and resolved alerts, and notification events."""
+"""The alert lifecycle: findings become pending, firing and resolved alerts, and events.
+
+Pure and time-injected: every method takes `now`, so tests drive it without a clock.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from monitor.config import Silence
-from monitor.model import RadarAnswer, to_jsonable
-from monitor.rules import Finding, Severity
-from monitor.rules.base import Target
-from monitor.rules.visibility_below import expected_visibility
-
-AlertKey = tuple[str, str, str]
+from monitor.core.evidence import Evidence
+from monitor.core.finding import AlertKey, Finding
+from monitor.core.measures import from_jsonable_time, to_jsonable
+from monitor.core.silence import Silence
 
 
 class AlertState(enum.StrEnum):
@@ -31,117 +31,6 @@ class EventKind(enum.StrEnum):
     FIRING = "firing"
     REPEAT = "repeat"
     RESOLVED = "resolved"
-
-
-@dataclass(frozen=True)
-class OriginEvidence:
-    """One origin as Radar saw it when the event happened."""
-
-    asn: int
-    as_name: str
-    country: str
-    rpki: str
-    visible_peers: int
-    total_peers: int
-    visibility: float
-    expected: bool
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What on-call needs to act, captured from the answer that produced the event."""
-
-    prefix: str
-    description: str = ""
-    expected_origins: tuple[int, ...] = ()
-    origins: tuple[OriginEvidence, ...] = ()
-    visibility: float | None = None
-    visible_peers: int = 0
-    total_peers: int = 0
-    sample_paths: tuple[tuple[tuple[int, ...], str], ...] = ()
-    data_time: datetime | None = None
-
-    @classmethod
-    def capture(
-        cls, target: Target, description: str, answer: RadarAnswer | None, paths: int = 3
-    ) -> Evidence:
-        """Evidence about `target` from `answer` (None: nothing known, e.g. source failures)."""
-        if answer is None:
-            return cls(
-                prefix=target.prefix,
-                description=description,
-                expected_origins=tuple(sorted(target.origins)),
-            )
-        value, visible, total = expected_visibility(target, answer)
-        origins = tuple(
-            OriginEvidence(
-                asn=o.origin,
-                as_name=answer.as_name(o.origin),
-                country=info.country if (info := answer.asn_info.get(o.origin)) else "",
-                rpki=o.rpki.value,
-                visible_peers=o.visible_peers,
-                total_peers=o.total_peers,
-                visibility=o.visibility,
-                expected=o.origin in target.origins,
-            )
-            for o in answer.origins
-        )
-        # One path per origin first, so a hijacker's path is among the samples.
-        samples: list[tuple[tuple[int, ...], str]] = []
-        seen_origins: set[int | None] = set()
-        for route in answer.routes:
-            if route.origin not in seen_origins and len(samples) < paths:
-                seen_origins.add(route.origin)
-                samples.append((route.as_path, route.collector))
-        return cls(
-            prefix=target.prefix,
-            description=description,
-            expected_origins=tuple(sorted(target.origins)),
-            origins=origins,
-            visibility=value,
-            visible_peers=visible,
-            total_peers=total,
-            sample_paths=tuple(samples),
-            data_time=answer.data_time,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the outbox."""
-        return {
-            "prefix": self.prefix,
-            "description": self.description,
-            "expected_origins": list(self.expected_origins),
-            "origins": [vars_of(o) for o in self.origins],
-            "visibility": self.visibility,
-            "visible_peers": self.visible_peers,
-            "total_peers": self.total_peers,
-            "sample_paths": [[list(p), c] for p, c in self.sample_paths],
-            "data_time": to_jsonable(self.data_time),
-        }
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Evidence:
-        """The inverse of `to_json`."""
-        return cls(
-            prefix=doc["prefix"],
-            description=doc.get("description", ""),
-            expected_origins=tuple(doc.get("expected_origins", ())),
-            origins=tuple(OriginEvidence(**o) for o in doc.get("origins", ())),
-            visibility=doc.get("visibility"),
-            visible_peers=doc.get("visible_peers", 0),
-            total_peers=doc.get("total_peers", 0),
-            sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
-            data_time=_dt(doc.get("data_time")),
-        )
-
-
-def vars_of(obj: Any) -> dict[str, Any]:
-    """A frozen dataclass's fields as a dict (shallow)."""
-    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
-
-
-def _dt(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
 
 
 @dataclass(frozen=True)
@@ -180,30 +69,18 @@ class Alert:
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Alert:
         """The inverse of `to_json`."""
-        f = doc["finding"]
-        finding = Finding(
-            rule=f["rule"],
-            type=f["type"],
-            severity=Severity(f["severity"]),
-            prefix=f["prefix"],
-            message=f["message"],
-            origin=f["origin"],
-            collector=f["collector"],
-            value=f["value"],
-            threshold=f["threshold"],
-            labels=f.get("labels", {}),
-        )
-        started = _dt(doc["started_at"])
-        last_seen = _dt(doc["last_seen"])
+        finding = Finding.from_json(doc["finding"])
+        started = from_jsonable_time(doc["started_at"])
+        last_seen = from_jsonable_time(doc["last_seen"])
         assert started is not None and last_seen is not None
         return cls(
             finding=finding,
             state=AlertState(doc["state"]),
             started_at=started,
             last_seen=last_seen,
-            fired_at=_dt(doc.get("fired_at")),
-            resolved_at=_dt(doc.get("resolved_at")),
-            notified_at=_dt(doc.get("notified_at")),
+            fired_at=from_jsonable_time(doc.get("fired_at")),
+            resolved_at=from_jsonable_time(doc.get("resolved_at")),
+            notified_at=from_jsonable_time(doc.get("notified_at")),
             silenced=bool(doc.get("silenced", False)),
             evidence=Evidence.from_json(doc["evidence"]) if doc.get("evidence") else None,
         )
@@ -245,10 +122,9 @@ class Scope:
 
     def covers(self, key: AlertKey) -> bool:
         """Whether the observation decided about `key`."""
-        rule, prefix, subject = key
-        if prefix:
-            return prefix == self.prefix and rule in self.rules
-        return subject in self.subjects.get(rule, frozenset())
+        if key.prefix:
+            return key.prefix == self.prefix and key.rule in self.rules
+        return key.subject in self.subjects.get(key.rule, frozenset())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""What one configuration builds: state, store, metrics, source, pipeline, notifier and HTTP.
+
+`App` wires the one-way flow (source → pipeline → events → sinks) and rebuilds the parts a
+reload changes; `Supervisor` runs it. Nothing here knows a wire format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from monitor.core.finding import BUILTIN_RULES
+from monitor.core.lifecycle import AlertBook, AlertEvent, AlertState
+from monitor.exposition.metrics import Metrics
+from monitor.exposition.web import bound_port, exposure_warning, make_app, start_http
+from monitor.exposition.webconfig import ssl_context
+from monitor.pipeline import Pipeline
+from monitor.settings import Config
+from monitor.sinks.notifier import Notifier
+from monitor.sinks.outbox import Outbox
+from monitor.sinks.store import Store
+from monitor.sources.base import PrefixSource
+from monitor.sources.factory import make_source
+from monitor.sources.polling import Poller, plan
+from monitor.state import MonitorState
+
+log = logging.getLogger(__name__)
+
+#: Called with each group of events after they were queued (the demo prints them).
+EventHook = Callable[[Sequence[AlertEvent]], None]
+
+
+class App:
+    """The running parts of one configuration, and how they change on reload."""
+
+    def __init__(self, config: Config, *, on_events: EventHook | None = None) -> None:
+        self.metrics = Metrics(lambda: self.state)
+        self.store = Store(config.state.path)
+        alerts, items = self.store.load()
+        self.state = MonitorState(config=config, book=AlertBook(alerts), outbox=Outbox(items))
+        self.state.apply_config(config)
+        self.state.store_error = self.store.error
+        self.on_events = on_events
+        self.pipeline = Pipeline(self.state, self._emit)
+        schedule = plan(config.source, len(config.prefixes))
+        self.state.effective_interval = schedule.effective_interval
+        self.poller = Poller(
+            self._source(config),
+            [p.prefix for p in config.prefixes],
+            schedule,
+            self.pipeline.observe,
+            on_first_cycle=self._first_cycle_complete,
+            on_cycle=self._cycle_complete,
+        )
+        self.notifier = self._notifier(config)
+        self.notifier_task: asyncio.Task[None] | None = None
+        self.http: web.AppRunner | None = None
+        self.http_port: int | None = None
+        #: Set once the first cycle is complete (the supervisor then tells systemd).
+        self.ready = asyncio.Event()
+
+    # --- construction ---------------------------------------------------------------------
+
+    def _source(self, config: Config) -> PrefixSource:
+        return make_source(
+            config.source, require_token=False, observer=self.metrics.observe_request
+        )
+
+    def _notifier(self, config: Config) -> Notifier:
+        notifier = Notifier(
+            config.notifications.channels,
+            self.state.outbox,
+            group_wait=config.notifications.group_wait,
+            max_backoff=config.notifications.max_backoff,
+            can_send_unpersisted=lambda: not self.store.healthy,
+            on_change=self.persist,
+            on_result=self.metrics.notification,
+        )
+        self.metrics.declare_channels(c.name for c in config.notifications.channels)
+        for name, problem in notifier.invalid_channels.items():
+            log.error("notification channel %s is unusable: %s", name, problem)
+        return notifier
+
+    def start_notifier(self) -> None:
+        """Start delivering from the outbox."""
+        self.notifier_task = asyncio.create_task(self.notifier.run(), name="notifier")
+
+    async def stop_notifier(self) -> None:
+        """Stop the delivery workers (the outbox keeps what they did not send)."""
+        if self.notifier_task is not None:
+            self.notifier_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.notifier_task
+
+    async def start_http(self, config: Config) -> None:
+        """Listen for metrics, probes, the API and the status page; OSError if the port is taken."""
+        web_config = config.http.web
+        app = make_app(lambda: self.state, self.metrics, web_config=web_config)
+        tls = ssl_context(web_config)
+        self.http = await start_http(app, config.http.host, config.http.port, tls)
+        self.http_port = bound_port(self.http)
+        warning = exposure_warning(config.http.host, web_config)
+        if warning is not None:
+            log.warning("%s", warning)
+        scheme = "https" if tls is not None else "http"
+        log.info(
+            "serving metrics and status on %s://%s:%d/", scheme, config.http.host, self.http_port
+        )
+
+    # --- the flow ---------------------------------------------------------------------------
+
+    def _emit(self, events: list[AlertEvent]) -> None:
+        """The pipeline's events go to the log, the outbox, the demo hook and the store."""
+        for event in events:
+            a = event.alert
+            log.warning(
+                "alert %s: %s %s %s: %s",
+                event.kind.value,
+                a.finding.severity.value,
+                a.finding.rule,
+                a.finding.prefix or a.finding.subject or "-",
+                a.finding.message,
+            )
+        if events:
+            self.notifier.enqueue(events, time.time())
+            if self.on_events is not None:
+                self.on_events(events)
+        self.persist()
+
+    def tick(self) -> None:
+        """Repeats and silences between observations, and refreshes the channels want."""
+        self.state.loop_heartbeat = time.monotonic()
+        self.pipeline.tick()
+        firing = [
+            a
+            for a in self.state.book.alerts.values()
+            if a.state is AlertState.FIRING and not a.silenced
+        ]
+        self.notifier.refresh(firing, time.time())
+
+    def persist(self) -> None:
+        """Write what changed to the state database."""
+        self.store.flush(self.state.book, self.state.outbox)
+        self.state.store_error = self.store.error
+
+    def _first_cycle_complete(self) -> None:
+        self.state.first_cycle_done = True
+        self.ready.set()
+
+    def _cycle_complete(self) -> None:
+        self.state.last_cycle_completed = time.time()
+
+    def status_line(self) -> str:
+        """One line for `STATUS=`: what is watched, what fires, how fresh the data is."""
+        alerts = self.state.book.alerts.values()
+        firing = sum(1 for a in alerts if a.state is AlertState.FIRING)
+        pending = sum(1 for a in alerts if a.state is AlertState.PENDING)
+        failing = sum(1 for s in self.state.prefixes.values() if s.failures)
+        return (
+            f"watching {len(self.state.prefixes)} prefixes; {firing} firing, {pending} pending; "
+            f"{failing} failing; outbox {len(self.state.outbox)}"
+        )
+
+    # --- reload and close -------------------------------------------------------------------
+
+    async def reload(self, config: Config) -> None:
+        """Adopt `config`: rebuild what changed, keep every alert still configured."""
+        old = self.state.config
+        source = self.poller.source
+        if config.source != old.source:
+            await source.close()
+            source = self._source(config)
+        if config.notifications != old.notifications:
+            await self.stop_notifier()
+            self.notifier = self._notifier(config)
+            self.start_notifier()
+        if config.http != old.http and self.http is not None:
+            await self.http.cleanup()
+            await self.start_http(config)
+        watched = {p.prefix for p in config.prefixes}
+        rules = {r.name for r in config.rules} | set(BUILTIN_RULES)
+        for key in list(self.state.book.alerts):
+            if (key.prefix and key.prefix not in watched) or key.rule not in rules:
+                log.info("dropping alert %s: its prefix or rule is no longer configured", key)
+                self.state.book.alerts.pop(key)
+                self.state.book.dirty.add(key)
+        self.state.apply_config(config)
+        schedule = plan(config.source, len(config.prefixes))
+        self.state.effective_interval = schedule.effective_interval
+        self.state.reload_ok = True
+        self.state.reload_time = time.time()
+        self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
+        self.persist()
+        log.info("configuration reloaded: %s", schedule.describe(config.source))
+
+    async def close(self, flush_seconds: float) -> None:
+        """Send what is due within `flush_seconds`, persist, and release every resource."""
+        await self.stop_notifier()
+        await self.notifier.flush(flush_seconds)
+        self.persist()
+        await self.poller.source.close()
+        if self.http is not None:
+            await self.http.cleanup()
+        self.store.close()
+        log.info("stopped; %d notifications left in the outbox", len(self.state.outbox))

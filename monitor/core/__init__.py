@@ -1,0 +1,1 @@
+"""The source-neutral core: observations, findings, the alert lifecycle and shared measures."""

@@ -1,0 +1,119 @@
+"""What on-call needs to act, captured from the view that produced an alert event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.core.measures import expected_visibility, from_jsonable_time, to_jsonable
+from monitor.core.observation import PrefixView
+from monitor.core.target import Target
+
+#: Sample AS paths kept per alert: one per origin first, so a hijacker's path is among them.
+SAMPLE_PATHS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class OriginEvidence:
+    """One origin as the source saw it: the row every report, message and page shows."""
+
+    asn: int
+    as_name: str
+    country: str
+    rpki: str
+    visible_peers: int
+    total_peers: int
+    visibility: float
+    expected: bool
+
+
+def origin_evidence(view: PrefixView, expected: frozenset[int]) -> tuple[OriginEvidence, ...]:
+    """Each origin of `view`, judged against the `expected` origins."""
+    return tuple(
+        OriginEvidence(
+            asn=o.origin,
+            as_name=view.as_name(o.origin),
+            country=view.country(o.origin),
+            rpki=o.rpki.value,
+            visible_peers=o.visible_peers,
+            total_peers=o.total_peers,
+            visibility=o.visibility,
+            expected=o.origin in expected,
+        )
+        for o in view.origins
+    )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The prefix, its origins, visibility and sample paths when the event happened."""
+
+    prefix: str
+    description: str = ""
+    expected_origins: tuple[int, ...] = ()
+    origins: tuple[OriginEvidence, ...] = ()
+    visibility: float | None = None
+    visible_peers: int = 0
+    total_peers: int = 0
+    sample_paths: tuple[tuple[tuple[int, ...], str], ...] = ()
+    data_time: datetime | None = None
+
+    @classmethod
+    def capture(cls, target: Target, description: str, view: PrefixView | None) -> Evidence:
+        """Evidence about `target` from `view` (None: nothing known, e.g. source failures)."""
+        expected = tuple(sorted(target.origins))
+        if view is None:
+            return cls(prefix=target.prefix, description=description, expected_origins=expected)
+        value, visible, total = expected_visibility(target, view)
+        samples: list[tuple[tuple[int, ...], str]] = []
+        seen_origins: set[int | None] = set()
+        for route in view.routes:
+            if route.origin not in seen_origins and len(samples) < SAMPLE_PATHS:
+                seen_origins.add(route.origin)
+                samples.append((route.as_path, route.collector))
+        return cls(
+            prefix=target.prefix,
+            description=description,
+            expected_origins=expected,
+            origins=origin_evidence(view, target.origins),
+            visibility=value,
+            visible_peers=visible,
+            total_peers=total,
+            sample_paths=tuple(samples),
+            data_time=view.data_time,
+        )
+
+    def origin(self, asn: int) -> OriginEvidence | None:
+        """What the source showed about origin `asn`, if it was seen."""
+        return next((o for o in self.origins if o.asn == asn), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the outbox and the state database."""
+        return {
+            "prefix": self.prefix,
+            "description": self.description,
+            "expected_origins": list(self.expected_origins),
+            "origins": [asdict(o) for o in self.origins],
+            "visibility": self.visibility,
+            "visible_peers": self.visible_peers,
+            "total_peers": self.total_peers,
+            "sample_paths": [[list(p), c] for p, c in self.sample_paths],
+            "data_time": to_jsonable(self.data_time),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Evidence:
+        """The inverse of `to_json`."""
+        return cls(
+            prefix=doc["prefix"],
+            description=doc.get("description", ""),
+            expected_origins=tuple(doc.get("expected_origins", ())),
+            origins=tuple(OriginEvidence(**o) for o in doc.get("origins", ())),
+            visibility=doc.get("visibility"),
+            visible_peers=doc.get("visible_peers", 0),
+            total_peers=doc.get("total_peers", 0),
+            sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
+            data_time=from_jsonable_time(doc.get("data_time")),
+        )

@@ -1,0 +1,96 @@
+"""What a rule reports: a severity, the finding itself, and the identity an alert keeps."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class Severity(enum.StrEnum):
+    """How urgently on-call should act; also the routing key for notification channels."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent: the one sort order of every list shown to people."""
+        return _RANK[self]
+
+
+_RANK = {s: i for i, s in enumerate(Severity)}
+
+#: Alerts the daemon raises about its sources; config rules may not take these names.
+SOURCE_UNREACHABLE = "source-unreachable"
+SOURCE_AUTH = "source-auth"
+BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH)
+
+
+class AlertKey(NamedTuple):
+    """The identity of an alert across cycles; prefix and subject may be empty."""
+
+    rule: str
+    prefix: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a rule found wrong; its `key` is its identity across cycles."""
+
+    rule: str
+    type: str
+    severity: Severity
+    prefix: str | None
+    message: str
+    origin: int | None = None
+    collector: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        """The origin ASN or collector the finding is about, or empty for the prefix itself."""
+        if self.origin is not None:
+            return str(self.origin)
+        return self.collector or ""
+
+    @property
+    def key(self) -> AlertKey:
+        """The alert identity: (rule, prefix, subject)."""
+        return AlertKey(self.rule, self.prefix or "", self.subject)
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding as printed by `once --format json` and served by the API."""
+        return {
+            "rule": self.rule,
+            "type": self.type,
+            "severity": self.severity.value,
+            "prefix": self.prefix,
+            "origin": self.origin,
+            "collector": self.collector,
+            "value": self.value,
+            "threshold": self.threshold,
+            "message": self.message,
+            "labels": dict(self.labels),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Finding:
+        """The inverse of `to_json`."""
+        return cls(
+            rule=doc["rule"],
+            type=doc["type"],
+            severity=Severity(doc["severity"]),
+            prefix=doc["prefix"],
+            message=doc["message"],
+            origin=doc["origin"],
+            collector=doc["collector"],
+            value=doc["value"],
+            threshold=doc["threshold"],
+            labels=doc.get("labels", {}),
+        )

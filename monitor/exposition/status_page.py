@@ -1,0 +1,163 @@
+"""The human status page: daemon problems and alerts (what to act on) first, then every prefix.
+
+Everything shown may come from a source, the config or an error message: all of it is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from monitor import __version__
+from monitor.core.lifecycle import Alert, AlertState
+from monitor.core.measures import duration, expected_visibility, percent, utc_text
+from monitor.state import MonitorState, PrefixStatus
+
+
+def _e(value: object) -> str:
+    """Text for HTML."""
+    return html.escape(str(value))
+
+
+def _ago(then: datetime | float | None, now: datetime) -> str:
+    if then is None:
+        return "never"
+    if isinstance(then, float):
+        then = datetime.fromtimestamp(then, UTC)
+    # Clamped: a source clock slightly ahead of ours is not worth a negative age.
+    return f"{duration(max((now - then).total_seconds(), 0.0))} ago"
+
+
+def _table(headers: Iterable[str], rows: Iterable[str], empty: str) -> str:
+    """A table of pre-rendered `<tr>` rows, or a line saying `empty`."""
+    body = "".join(rows)
+    if not body:
+        return f"<p>{_e(empty)}</p>"
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _summary(active: Sequence[Alert]) -> str:
+    """One coloured line: how many alerts fire, by severity, or that all is well."""
+    firing = [a for a in active if a.state is AlertState.FIRING]
+    if not firing:
+        return '<p class="summary ok">No alerts firing.</p>'
+    counts = Counter(a.finding.severity.value for a in firing)
+    parts = ", ".join(f"{counts[s]} {s}" for s in ("critical", "warning", "info") if counts[s])
+    worst = "critical" if counts["critical"] else "warning"
+    return f'<p class="summary {worst}">{len(firing)} firing: {_e(parts)}</p>'
+
+
+def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
+    watch = status.watch
+    if status.error is not None:
+        health = f'<span class="bad">error</span> {_e(status.error)}'
+    elif status.view is None:
+        health = "waiting"
+    else:
+        health = '<span class="good">ok</span>'
+    view = status.view
+    if view is None:
+        visibility, origins, age = "-", "-", "-"
+    else:
+        visibility = _e(percent(expected_visibility(watch.target, view)[0]))
+        items = []
+        for o in view.origins:
+            # Without configured origins there is nothing to compare against (as in the rules).
+            unexpected = watch.origins and o.origin not in watch.origins
+            mark = ' <span class="bad">unexpected</span>' if unexpected else ""
+            items.append(
+                f'<li>AS{_e(o.origin)} <span class="asname">{_e(view.as_name(o.origin))}</span>'
+                f' <span class="rpki-{_e(o.rpki.value)}">RPKI {_e(o.rpki.value)}</span>'
+                f" {_e(percent(o.visibility))} ({_e(o.visible_peers)}/{_e(o.total_peers)})"
+                f"{mark}</li>"
+            )
+        origins = f"<ul>{''.join(items)}</ul>" if items else "seen by no peer"
+        age = _e(_ago(view.data_time, now)) if view.data_time else "unknown"
+    row_class = f' class="p-{_e(worst)}"' if worst else ""
+    return (
+        f'<tr{row_class}><td class="nowrap">{_e(watch.prefix)}</td><td>{_e(watch.description)}</td>'
+        f"<td>{health}</td><td>{visibility}</td><td>{origins}</td>"
+        f'<td class="nowrap">{age}</td></tr>'
+    )
+
+
+def _alert_row(alert: Alert, now: datetime) -> str:
+    f = alert.finding
+    since = alert.fired_at or alert.started_at
+    subject = f"AS{f.origin}" if f.origin is not None else (f.subject or "-")
+    return (
+        f'<tr class="{_e(f.severity.value)}"><td>{_e(f.severity.value)}</td>'
+        f'<td>{_e(alert.state.value)}</td><td class="nowrap">{_e(f.rule)}</td>'
+        f'<td class="nowrap">{_e(f.prefix or "-")}</td><td class="nowrap">{_e(subject)}</td>'
+        f'<td class="nowrap">{_e(utc_text(since))}'
+        f" ({_e(_ago(since, now))})</td>"
+        f"<td>{_e(f.message)}</td><td>{'yes' if alert.silenced else 'no'}</td></tr>"
+    )
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+ul { margin: 0; padding-left: 1.2em; }
+.good { color: #197a19; } .bad, .rpki-invalid { color: #b00020; font-weight: bold; }
+.rpki-valid { color: #197a19; } .rpki-unknown { color: #777; }
+tr.critical td:first-child { background: #fdd; color: #b00020; font-weight: bold; }
+tr.warning td:first-child { background: #ffc; color: #7a5b00; font-weight: bold; }
+tr.p-critical td { background: #fff0f0; }
+tr.p-critical td:first-child { border-left: 4px solid #b00020; }
+tr.p-warning td { background: #fffbe6; }
+tr.p-warning td:first-child { border-left: 4px solid #c99a00; }
+td.nowrap, th { white-space: nowrap; } td { font-variant-numeric: tabular-nums; }
+.asname { color: #555; }
+.summary { padding: 0.5em 1em; border-radius: 4px; font-weight: bold; display: inline-block; }
+.summary.critical { background: #fdd; color: #b00020; } .summary.warning { background: #ffc; }
+.summary.ok { background: #e6f4e6; color: #197a19; }
+.problem { color: #b00020; }
+"""
+
+
+def status_page(state: MonitorState, now: datetime) -> str:
+    """The whole page: daemon problems, alerts (what to act on) first, then every prefix."""
+    problems = []
+    if state.auth_error:
+        problems.append(f"Radar authentication failed: {state.auth_error}")
+    if state.store_error:
+        problems.append(f"State database unavailable: {state.store_error}")
+    if not state.reload_ok:
+        problems.append("The last configuration reload was rejected; the previous one is in use.")
+    active = state.active_alerts()
+    worst: dict[str, str] = {}
+    for a in active:  # most severe first, so the first one seen per prefix wins
+        if a.state is AlertState.FIRING and a.finding.prefix:
+            worst.setdefault(a.finding.prefix, a.finding.severity.value)
+    alerts = _table(
+        ["severity", "state", "rule", "prefix", "subject", "since", "message", "silenced"],
+        (_alert_row(a, now) for a in active),
+        "No pending or firing alerts.",
+    )
+    prefixes = _table(
+        ["prefix", "description", "data", "expected visibility", "origins", "data age"],
+        (_prefix_row(s, now, worst.get(s.watch.prefix)) for s in state.prefixes.values()),
+        "No prefixes configured.",
+    )
+    notices = "".join(f'<p class="problem">{_e(p)}</p>' for p in problems)
+    summary = _summary(active)
+    last_cycle = _ago(state.last_cycle_completed, now)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="30">
+<meta name="viewport" content="width=device-width">
+<title>radar-monitor</title><style>{_STYLE}</style></head>
+<body><h1>radar-monitor</h1>
+<p>Version {_e(__version__)}; last cycle {_e(last_cycle)}; polling every
+{_e(f"{state.effective_interval:g}")}s; {_e(len(state.outbox))} notifications queued.</p>
+{summary}{notices}
+<h2>Alerts</h2>{alerts}
+<h2>Prefixes</h2>{prefixes}
+</body></html>
+"""

@@ -1,0 +1,1 @@
+"""Operations: systemd integration, logging with the one secret redactor, and secrets."""

@@ -1,0 +1,161 @@
+"""Observation → rules → lifecycle → events: the one path for `run`, `once` and `demo`.
+
+`judge` and `judge_failure` are pure: they say which findings a view (or a failed fetch)
+produces and which alert keys it decides about. `Pipeline` feeds them into the alert book
+and hands the resulting events on; `merge_findings` is what `once` does with them instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from monitor.core.evidence import Evidence
+from monitor.core.finding import SOURCE_AUTH, SOURCE_UNREACHABLE, AlertKey, Finding, Severity
+from monitor.core.lifecycle import AlertEvent, Policy, Scope, Timing
+from monitor.core.observation import ErrorKind, FetchFailure, Observation, PrefixView
+from monitor.settings import Config, PrefixConfig
+from monitor.state import MonitorState, PrefixStatus
+
+log = logging.getLogger(__name__)
+
+#: Where events go: log, outbox, store, and the demo's printer.
+EventSink = Callable[[list[AlertEvent]], None]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The findings of one observation, and the alert keys it speaks for."""
+
+    scope: Scope
+    findings: list[Finding]
+    evidence: Evidence
+
+
+def judge(watch: PrefixConfig, view: PrefixView, now: datetime) -> Judgement:
+    """Every rule that applies to `watch`, evaluated on `view`."""
+    target = watch.target
+    findings = [f for rule in watch.rules for f in rule.evaluate(target, view, now)]
+    collectors = frozenset(c.name for c in view.collectors)
+    scope = Scope(
+        prefix=watch.prefix,
+        rules=frozenset(r.name for r in watch.rules if r.per_prefix) | {SOURCE_UNREACHABLE},
+        subjects={r.name: collectors for r in watch.rules if not r.per_prefix}
+        | {SOURCE_AUTH: frozenset({""})},
+    )
+    return Judgement(scope, findings, Evidence.capture(target, watch.description, view))
+
+
+def judge_failure(
+    watch: PrefixConfig, failure: FetchFailure, failures: int, max_failures: int
+) -> Judgement:
+    """The built-in source alerts for the `failures`-th failed fetch in a row.
+
+    No data is not "resolved": only the built-in source alerts change on a failure.
+    """
+    findings: list[Finding] = []
+    if failure.kind is ErrorKind.AUTH:
+        findings.append(
+            Finding(
+                SOURCE_AUTH,
+                "source_auth",
+                Severity.CRITICAL,
+                None,
+                f"Radar rejected the API token: {failure.message}",
+            )
+        )
+    if failures >= max_failures:
+        findings.append(
+            Finding(
+                SOURCE_UNREACHABLE,
+                "source_unreachable",
+                Severity.WARNING,
+                watch.prefix,
+                f"{watch.prefix} could not be fetched {failures} times in a row: "
+                f"{failure.message}; its other alerts are frozen until data returns",
+                value=float(failures),
+                threshold=float(max_failures),
+                labels=dict(watch.labels),
+            )
+        )
+    scope = Scope(prefix=watch.prefix, rules=frozenset({SOURCE_UNREACHABLE}))
+    return Judgement(scope, findings, Evidence.capture(watch.target, watch.description, None))
+
+
+def merge_findings(judgements: Iterable[Judgement]) -> list[Finding]:
+    """Findings over all prefixes of one check; source-wide findings (collectors) appear once."""
+    merged: dict[AlertKey, Finding] = {}
+    for judgement in judgements:
+        for finding in judgement.findings:
+            merged.setdefault(finding.key, finding)
+    return list(merged.values())
+
+
+def policy(config: Config, watch: PrefixConfig | None) -> Policy:
+    """The lifecycle settings for `watch`'s rules (None: only what every alert shares)."""
+    n = config.notifications
+    timings = {r.name: Timing(r.for_, r.keep_firing_for) for r in (watch.rules if watch else ())}
+    return Policy(n.repeat_interval, n.send_resolved, timings, config.silences)
+
+
+class Pipeline:
+    """Judges each observation, runs the alert book, and hands the events to `sink`."""
+
+    def __init__(self, state: MonitorState, sink: EventSink) -> None:
+        self.state = state
+        self._sink = sink
+
+    def observe(self, observation: Observation) -> None:
+        """Apply one source observation (a view or a failed fetch) at the current time."""
+        status = self.state.prefixes.get(observation.prefix)
+        if status is None:
+            return  # no longer watched: a reload removed it while the fetch ran
+        now = datetime.now(UTC)
+        if isinstance(observation, FetchFailure):
+            judgement = self._failed(status, observation)
+        else:
+            judgement = self._viewed(status, observation, now)
+        events = self.state.book.observe(
+            judgement.scope,
+            judgement.findings,
+            judgement.evidence,
+            now,
+            policy(self.state.config, status.watch),
+        )
+        self._sink(events)
+
+    def tick(self) -> None:
+        """Repeats that came due and silences that began or ended, between observations."""
+        now = datetime.now(UTC)
+        self._sink(self.state.book.tick(now, policy(self.state.config, None)))
+
+    def _viewed(self, status: PrefixStatus, view: PrefixView, now: datetime) -> Judgement:
+        # Routes are most of a view's memory (thousands per prefix) and nothing after the
+        # judgement needs them: keep the counts, origins and collectors only.
+        status.view = dataclasses.replace(view, routes=())
+        status.routes = len(view.routes)
+        status.last_success, status.failures, status.error = time.time(), 0, None
+        self.state.auth_error = None
+        return judge(status.watch, view, now)
+
+    def _failed(self, status: PrefixStatus, failure: FetchFailure) -> Judgement:
+        status.failures += 1
+        status.error = failure.message
+        level = (
+            logging.WARNING if status.failures == 1 or status.failures % 10 == 0 else logging.INFO
+        )
+        log.log(
+            level,
+            "%s: fetch failed (%d in a row): %s",
+            failure.prefix,
+            status.failures,
+            failure.message,
+        )
+        if failure.kind is ErrorKind.AUTH:
+            self.state.auth_error = failure.message
+        max_failures = self.state.config.source.max_failures
+        return judge_failure(status.watch, failure, status.failures, max_failures)

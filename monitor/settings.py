@@ -1,0 +1,115 @@
+"""The validated configuration as frozen values: what `config.load_config` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.core.finding import Severity
+from monitor.core.silence import Silence
+from monitor.core.target import Target
+from monitor.exposition.webconfig import WebConfig
+from monitor.ops.secret import Secret
+from monitor.rules import Rule
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where answers come from and how hard we may ask."""
+
+    type: str = "radar"
+    base_url: str = DEFAULT_BASE_URL
+    token_file: Path | None = None
+    interval: float = 60.0
+    timeout: float = 20.0
+    concurrency: int = 4
+    budget: int = 1000
+    budget_window: float = 300.0
+    retries: int = 3
+    max_failures: int = 3
+    max_body_bytes: int = 32 * 1024 * 1024
+    #: Retry pacing and the longest `Retry-After` obeyed (not in the YAML: tests shorten them).
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    max_retry_after: float = 300.0
+    #: For `type: replay`: the recorded timeline, and whether to start over at its end.
+    file: Path | None = None
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class PrefixConfig:
+    """A watched prefix with the rules that apply to it (overrides already merged)."""
+
+    prefix: str
+    origins: frozenset[int]
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def target(self) -> Target:
+        """The prefix as the rules see it."""
+        return Target(prefix=self.prefix, origins=self.origins, labels=self.labels)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A notification channel: where to send, and which alerts go there (empty = all)."""
+
+    name: str
+    url: Secret
+    type: str = "apprise"
+    severities: frozenset[Severity] = frozenset()
+    rules: frozenset[str] = frozenset()
+
+    def routes(self, rule: str, severity: Severity) -> bool:
+        """Whether an alert of `rule` at `severity` goes to this channel."""
+        return (not self.severities or severity in self.severities) and (
+            not self.rules or rule in self.rules
+        )
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    """When to notify and through which channels."""
+
+    repeat_interval: float = 4 * 3600.0
+    send_resolved: bool = True
+    group_wait: float = 10.0
+    max_backoff: float = 300.0
+    channels: tuple[ChannelConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The one HTTP listener for metrics, health, API and the status page."""
+
+    host: str = "127.0.0.1"
+    port: int = 9847
+    #: TLS and basic auth from `web_config_file`, loaded with the config so `check` sees errors.
+    web: WebConfig | None = None
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Where alerts and the notification outbox persist."""
+
+    path: Path = Path("radar-monitor-state.db")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    source: SourceConfig
+    prefixes: tuple[PrefixConfig, ...]
+    rules: tuple[Rule, ...]
+    notifications: NotificationsConfig = NotificationsConfig()
+    http: HttpConfig = HttpConfig()
+    state: StateConfig = StateConfig()
+    silences: tuple[Silence, ...] = ()
+    file: str = ""

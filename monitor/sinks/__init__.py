@@ -1,0 +1,1 @@
+"""Sinks: the notification outbox and its channels, the state store and message templates."""

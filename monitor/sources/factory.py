@@ -1,0 +1,29 @@
+"""Builds the configured source: one place for `run`, `once` and `demo` alike."""
+
+from __future__ import annotations
+
+from monitor.ops.logs import register_secret
+from monitor.settings import SourceConfig
+from monitor.sources.base import AuthError, PrefixSource, RequestObserver
+from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
+from monitor.sources.radar_routes import RadarRoutes
+from monitor.sources.replay import ReplaySource
+
+
+def make_source(
+    config: SourceConfig, *, require_token: bool, observer: RequestObserver | None = None
+) -> PrefixSource:
+    """The source of `config.type`; AuthError when Radar has no token and `require_token`.
+
+    The daemon starts without a token (every poll then raises the `source-auth` alert), while
+    a one-shot command has nobody to alert and says so at once.
+    """
+    if config.type == "replay":
+        assert config.file is not None  # the config loader requires it for replay
+        return ReplaySource(config.file, loop=config.loop)
+    token = load_token(config.token_file)
+    if token is None and require_token:
+        raise AuthError(f"no API token found; {TOKEN_HELP}")
+    if token is not None:
+        register_secret(token.reveal())
+    return RadarRoutes(RadarClient(config, token, observer=observer))

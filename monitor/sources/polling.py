@@ -1,0 +1,156 @@
+"""Polling a `PrefixSource`: slots spread over the interval, stretched to fit the budget."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from monitor.core.observation import ErrorKind, FetchFailure
+from monitor.settings import SourceConfig
+from monitor.sources.base import Emit, PrefixSource, SourceError
+
+log = logging.getLogger(__name__)
+
+#: Share of the budget the regular polls may plan for; the rest absorbs retries.
+PLANNED_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How often each prefix is polled, and why."""
+
+    prefixes: int
+    interval: float  # the configured interval
+    effective_interval: float  # stretched when the budget cannot cover the configured one
+    requests_per_window: float  # what the configured interval would cost per budget window
+
+    @property
+    def stretched(self) -> bool:
+        """Whether the budget forced a longer cycle than configured."""
+        return self.effective_interval > self.interval
+
+    @property
+    def slot(self) -> float:
+        """Seconds between two consecutive poll starts (polls are spread evenly)."""
+        return self.effective_interval / max(self.prefixes, 1)
+
+    def describe(self, source: SourceConfig) -> str:
+        """One line for logs and `check` output."""
+        cost = (
+            f"{self.prefixes} prefixes every {self.interval:g}s cost "
+            f"{self.requests_per_window:.0f} requests per {source.budget_window:g}s"
+        )
+        if not self.stretched:
+            return f"{cost}, within the budget of {source.budget}"
+        return (
+            f"{cost}, over {PLANNED_SHARE:.0%} of the budget of {source.budget}: "
+            f"stretching the cycle to {self.effective_interval:.1f}s"
+        )
+
+
+def plan(source: SourceConfig, prefixes: int) -> Plan:
+    """The poll plan for `prefixes` under `source`'s interval and budget."""
+    cost = prefixes * source.budget_window / source.interval
+    allowed = source.budget * PLANNED_SHARE
+    effective = source.interval
+    if source.type == "radar" and cost > allowed:
+        effective = prefixes * source.budget_window / allowed
+    return Plan(prefixes, source.interval, effective, cost)
+
+
+class Poller:
+    """Fetches every watched prefix once per cycle, one slot after another, and emits the views.
+
+    A prefix whose previous poll still runs skips its slot rather than piling up requests.
+    `replan` (after a reload) starts a fresh cycle with the new watch list and plan at once.
+    """
+
+    def __init__(
+        self,
+        source: PrefixSource,
+        prefixes: Sequence[str],
+        schedule: Plan,
+        emit: Emit,
+        *,
+        on_first_cycle: Callable[[], None],
+        on_cycle: Callable[[], None],
+    ) -> None:
+        self.source = source
+        self.plan = schedule
+        self._prefixes = list(prefixes)
+        self._emit = emit
+        self._on_first_cycle = on_first_cycle
+        self._on_cycle = on_cycle
+        self._first_done = False
+        self._wake = asyncio.Event()
+        self._polls: dict[str, asyncio.Task[None]] = {}
+
+    def replan(self, source: PrefixSource, prefixes: Sequence[str], schedule: Plan) -> None:
+        """Poll `prefixes` from `source` under `schedule` from now on, starting a fresh cycle."""
+        self.source, self._prefixes, self.plan = source, list(prefixes), schedule
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Start one poll per slot, cycle after cycle, until cancelled."""
+        first_cycle: list[asyncio.Task[None]] = []
+        cycle_start = time.monotonic()
+        try:
+            while True:
+                slot = self.plan.slot
+                for i, prefix in enumerate(list(self._prefixes)):
+                    await self._sleep_until(cycle_start + i * slot)
+                    if self._wake.is_set():
+                        break  # a reload changed the plan: start a fresh cycle now
+                    task = self._start(prefix)
+                    if task is not None and not self._first_done:
+                        first_cycle.append(task)
+                if not self._first_done and not self._wake.is_set():
+                    await asyncio.gather(*first_cycle, return_exceptions=True)
+                    self._first_done = True
+                    self._on_first_cycle()
+                self._wake.clear()
+                self._on_cycle()
+                cycle_start += self.plan.effective_interval
+                await self._sleep_until(cycle_start)
+                if time.monotonic() > cycle_start + self.plan.effective_interval:
+                    cycle_start = time.monotonic()  # far behind (suspend, overload): no burst
+        finally:
+            polls = list(self._polls.values())
+            for task in polls:
+                task.cancel()
+            await asyncio.gather(*polls, return_exceptions=True)
+
+    async def _sleep_until(self, when: float) -> None:
+        """Sleep until monotonic `when`, or until a replan wakes the scheduler."""
+        remaining = when - time.monotonic()
+        if remaining <= 0 or self._wake.is_set():
+            # Yield even when the slot is already due: a scheduler that never awaits
+            # starves the polls it starts (seen with 2,000 prefixes and 3,000 alerts).
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), remaining)
+
+    def _start(self, prefix: str) -> asyncio.Task[None] | None:
+        running = self._polls.get(prefix)
+        if running is not None and not running.done():
+            log.warning("%s: previous poll still running, skipping this slot", prefix)
+            return None
+        task = asyncio.create_task(self._poll(prefix), name=f"poll {prefix}")
+        self._polls[prefix] = task
+        return task
+
+    async def _poll(self, prefix: str) -> None:
+        try:
+            view = await self.source.fetch(prefix)
+        except SourceError as exc:
+            self._emit(FetchFailure(prefix, exc.kind, str(exc)))
+        except Exception:
+            log.exception("%s: unexpected error while polling", prefix)
+            self._emit(FetchFailure(prefix, ErrorKind.INTERNAL, "internal error (see log)"))
+        else:
+            self._emit(view)

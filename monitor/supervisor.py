@@ -1,0 +1,125 @@
+"""Runs an `App`: signals, systemd readiness and watchdog, loop lag, reload and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+
+from monitor import __version__
+from monitor.app import App, EventHook
+from monitor.config import load_config
+from monitor.ops import systemd
+from monitor.settings import Config
+from monitor.validate import ConfigError
+
+log = logging.getLogger(__name__)
+
+LAG_PROBE_SECONDS = 0.25
+#: Repeats and silence changes are checked this often, not at every poll slot.
+TICK_SECONDS = 1.0
+#: How long SIGTERM waits for the outbox to drain.
+SHUTDOWN_FLUSH_SECONDS = 5.0
+#: STATUS= is refreshed this often when no watchdog asks for more.
+STATUS_SECONDS = 10.0
+
+
+class Supervisor:
+    """One running monitor: `await Supervisor(path, config).run()` returns the exit code."""
+
+    def __init__(
+        self, config_path: Path, config: Config, *, on_events: EventHook | None = None
+    ) -> None:
+        self.config_path = config_path
+        self.app = App(config, on_events=on_events)
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; SIGHUP reloads. Returns the exit code."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        app = self.app
+        config = app.state.config
+        schedule = app.poller.plan
+        log.info("radar-monitor %s starting: %s", __version__, schedule.describe(config.source))
+        if schedule.stretched:
+            log.warning("%s", schedule.describe(config.source))
+        try:
+            await app.start_http(config)
+        except OSError as exc:
+            log.error("cannot listen on %s:%d: %s", config.http.host, config.http.port, exc)
+            return 1
+        app.start_notifier()
+        background = [
+            asyncio.create_task(self._watchdog(), name="watchdog"),
+            asyncio.create_task(self._measure_lag(), name="loop lag"),
+            asyncio.create_task(self._tick(), name="ticker"),
+            asyncio.create_task(self._announce_ready(), name="readiness"),
+        ]
+        poller = asyncio.create_task(app.poller.run(), name="poller")
+        try:
+            while not self._stop.is_set():
+                stop = asyncio.create_task(self._stop.wait())
+                reload = asyncio.create_task(self._reload.wait())
+                await asyncio.wait({stop, reload, poller}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                reload.cancel()
+                if poller.done():
+                    poller.result()  # a crash of the poller is a bug: let it surface
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self._do_reload()
+        finally:
+            await self._shutdown(poller, *background)
+        return 0
+
+    async def _announce_ready(self) -> None:
+        await self.app.ready.wait()
+        systemd.notify_ready(self.app.status_line())
+        log.info("first cycle complete: %s", self.app.status_line())
+
+    async def _tick(self) -> None:
+        """Tick the alert book and beat the heartbeat that /healthz and the watchdog read."""
+        while True:
+            self.app.tick()
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def _measure_lag(self) -> None:
+        """Sample how late the loop runs a timer: a blocked loop delays polls and sends alike."""
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            self.app.metrics.loop_lag(max(0.0, time.monotonic() - started - LAG_PROBE_SECONDS))
+
+    async def _watchdog(self) -> None:
+        interval = systemd.watchdog_interval()
+        while True:
+            await asyncio.sleep(interval or STATUS_SECONDS)
+            if interval is not None and self.app.state.health_problem() is None:
+                systemd.notify_watchdog()
+            systemd.notify_status(self.app.status_line())
+
+    async def _do_reload(self) -> None:
+        systemd.notify_reloading()
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("reload rejected, keeping the running configuration: %s", exc)
+            self.app.state.reload_ok = False
+            systemd.notify_ready(self.app.status_line())
+            return
+        await self.app.reload(config)
+        systemd.notify_ready(self.app.status_line())
+
+    async def _shutdown(self, *tasks: asyncio.Task[None]) -> None:
+        systemd.notify_stopping()
+        log.info("stopping: flushing the outbox for up to %.0fs", SHUTDOWN_FLUSH_SECONDS)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.app.close(SHUTDOWN_FLUSH_SECONDS)
