@@ -6,7 +6,7 @@ Also: --scrape-every S (default 5), --fault-rate F (0.01), --special N (hijacked
 low-visibility prefixes, 10 each), --log-level, --keep-log FILE, --profile FILE (cProfile).
 
 What it does. It builds `--prefixes` distinct prefixes (90% IPv4 /24s, 10% IPv6 /48s), each
-answered by the fake Radar (`tests/fakeradar.py`, in a thread of this process) with its own
+answered by the fake Radar (`testkit/fakeradar.py`, in a thread of this process) with its own
 SYNTHETIC realtime answer of 200-500 routes from 50 collectors: 50 answers are made with
 `make_answer` and re-keyed per prefix (every route and origin carries that prefix), a few
 prefixes are hijacked (an unexpected RPKI-invalid origin) or poorly visible so that alerts fire.
@@ -70,8 +70,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.daemon_harness import DaemonProcess, free_port
-from tests.fakeradar import DEFAULT_RANDOM_FAULTS, FakeRadar, OriginSpec, encode, make_answer
+from testkit.answers import OriginSpec, encode, make_answer
+from testkit.daemon import DaemonProcess
+from testkit.fakeradar import FakeRadar
+from testkit.faults import DEFAULT_RANDOM_FAULTS
+from testkit.receivers import free_port
 
 V4_PLACEHOLDER = "192.0.2.0/24"
 V6_PLACEHOLDER = "2001:db8::/48"

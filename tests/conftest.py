@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.daemon_harness import DaemonProcess
-from tests.receivers import LoopThread, Mailbox, Receiver, SmtpServer
+from testkit.daemon import DaemonProcess
+from testkit.receivers import LoopThread, Mailbox, Receiver, SmtpServer
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,11 @@ from monitor.settings import ChannelConfig
 from monitor.sinks.channels.alertmanager import am_alerts, am_labels
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
-from tests.daemon_harness import DaemonProcess, metric, wait_for
-from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import LoopThread, Receiver, free_port
+from testkit.answers import OriginSpec
+from testkit.daemon import DaemonProcess, metric
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import LoopThread, Receiver, free_port
+from testkit.waiting import wait_for
 from tests.test_templates import HOSTILE, T0, make_event
 from tests.tools import require_tool
 

@@ -23,9 +23,11 @@ from typing import Any
 import pytest
 
 from monitor.core.measures import percent
-from tests.daemon_harness import DaemonProcess, alerts, wait_for
-from tests.fakeradar import FakeRadar, OriginSpec, encode, make_answer
-from tests.receivers import free_port
+from testkit.answers import OriginSpec, encode, make_answer
+from testkit.daemon import DaemonProcess, alerts
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import free_port
+from testkit.waiting import wait_for
 from tests.tools import require_tool
 
 CLEAN = "192.0.2.0/24"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
-from tests.fakeradar import DEFAULT_TOKEN, FakeRadar, OriginSpec
+from testkit.answers import OriginSpec
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
 
 CLEAN = "192.0.2.0/24"
 HIJACKED = "198.51.100.0/24"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import http_get, wait_for
-from tests.receivers import LoopThread, Receiver, free_port
+from testkit.daemon import http_get
+from testkit.receivers import LoopThread, Receiver, free_port
+from testkit.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

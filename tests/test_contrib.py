@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.daemon_harness import DaemonProcess, http_get, metric, wait_for
-from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import free_port
+from testkit.answers import OriginSpec
+from testkit.daemon import DaemonProcess, http_get, metric
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import free_port
+from testkit.waiting import wait_for
 from tests.tools import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent

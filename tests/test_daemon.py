@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import (
+from testkit.answers import OriginSpec
+from testkit.daemon import (
     TOKEN,
     URL_PASSWORD,
     DaemonProcess,
@@ -20,10 +21,10 @@ from tests.daemon_harness import (
     mails,
     metric,
     texts,
-    wait_for,
 )
-from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import LoopThread, Receiver, SmtpServer, free_port
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import LoopThread, Receiver, SmtpServer, free_port
+from testkit.waiting import wait_for
 from tests.tools import require_tool
 
 CLEAN = "192.0.2.0/24"

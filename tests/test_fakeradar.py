@@ -21,16 +21,9 @@ import pytest_asyncio
 from monitor.core.observation import RpkiStatus
 from monitor.sources.radar_routes import decode_routes
 from monitor.sources.radar_wire import DecodeError, NotJsonError
-from tests.fakeradar import (
-    AUTH_ERROR_BODY,
-    BAD_AUTH_HEADER_BODY,
-    COLLECTORS,
-    DEFAULT_TOKEN,
-    ROUTEVIEWS_ASN,
-    FakeRadar,
-    OriginSpec,
-    make_answer,
-)
+from testkit.answers import COLLECTORS, ROUTEVIEWS_ASN, OriginSpec, make_answer
+from testkit.error_bodies import AUTH_ERROR_BODY, BAD_AUTH_HEADER_BODY
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
 
 PREFIX = "1.1.1.0/24"
 T0 = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import (
+from testkit.answers import OriginSpec
+from testkit.daemon import (
     TOKEN,
     URL_PASSWORD,
     DaemonProcess,
@@ -19,10 +20,10 @@ from tests.daemon_harness import (
     launch,
     metric,
     texts,
-    wait_for,
 )
-from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import LoopThread, Receiver, free_port
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import LoopThread, Receiver, free_port
+from testkit.waiting import wait_for
 
 HEALTHY = ("192.0.2.0/24", "2001:db8::/32")
 #: One watched prefix per Radar fault, so they all run at once beside the healthy ones.

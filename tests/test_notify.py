@@ -17,7 +17,7 @@ from monitor.ops.secret import Secret
 from monitor.settings import ChannelConfig
 from monitor.sinks.notifier import TEST_TITLE, Notifier
 from monitor.sinks.outbox import Outbox, OutboxItem, event_payload
-from tests.receivers import Mailbox, Receiver
+from testkit.receivers import Mailbox, Receiver
 from tests.test_templates import HOSTILE, burst, make_event
 
 GROUP_WAIT = 0.2

@@ -16,7 +16,8 @@ from monitor.settings import SourceConfig
 from monitor.sources.base import ApiError, AuthError, BadAnswerError, TooLargeError, TransientError
 from monitor.sources.radar_client import USER_AGENT, RadarClient, RequestBudget, load_token
 from monitor.sources.radar_routes import RadarRoutes
-from tests.fakeradar import DEFAULT_TOKEN, FakeRadar, OriginSpec
+from testkit.answers import OriginSpec
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
 
 PREFIX = "192.0.2.0/24"
 TOKEN = Secret(DEFAULT_TOKEN)

@@ -11,17 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import (
-    TOKEN,
-    DaemonProcess,
-    http_get,
-    launch,
-    metric,
-    texts,
-    wait_for,
-)
-from tests.fakeradar import FakeRadar, OriginSpec
-from tests.receivers import Receiver, free_port
+from testkit.answers import OriginSpec
+from testkit.daemon import TOKEN, DaemonProcess, http_get, launch, metric, texts
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import Receiver, free_port
+from testkit.waiting import wait_for
 
 VICTIM = "198.51.100.0/24"
 CLEAN = [OriginSpec(64501, ratio=0.97)]

@@ -12,12 +12,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.fakeradar import DEFAULT_TOKEN
-from tests.receivers import Receiver, SmtpServer, free_port
+from testkit.fakeradar import DEFAULT_TOKEN
+from testkit.receivers import Receiver, SmtpServer
+from testkit.waiting import wait_for
 
 TOKEN = DEFAULT_TOKEN
 #: Credentials that tests put into channel URLs; like the token, they must never be shown.
@@ -29,18 +30,6 @@ def assert_no_secrets(text: str, where: str) -> None:
     """Fail if the API token or a channel credential appears in `text`."""
     for secret in SECRETS:
         assert secret not in text, f"a secret leaked into {where}"
-
-
-def wait_for(
-    predicate: Callable[[], object], within: float = 20.0, what: str = "condition"
-) -> None:
-    """Poll `predicate` until it is truthy; fail the test naming `what` otherwise."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {within:g}s waiting for {what}")
 
 
 class NotifySocket:
@@ -228,18 +217,3 @@ def launch(daemons: list[DaemonProcess], tmp: Path, config: Path, **env: str) ->
     daemons.append(daemon)
     daemon.wait_ready()
     return daemon
-
-
-__all__ = [
-    "SECRETS",
-    "TOKEN",
-    "URL_PASSWORD",
-    "DaemonProcess",
-    "NotifySocket",
-    "alerts",
-    "assert_no_secrets",
-    "free_port",
-    "http_get",
-    "metric",
-    "wait_for",
-]
