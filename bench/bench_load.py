@@ -17,7 +17,7 @@ once per `--interval` with concurrency 16, timeout 5 s, one retry, no notificati
 state in a temporary directory, metrics on a free loopback port. The request budget is set far
 above the fake's needs: Cloudflare's real limit of 1,200 requests per 5 minutes would stretch
 the cycle (2,000 prefixes every 20 s is 30,000 per 5 minutes); that stretch is tested elsewhere
-(tests/test_schedule.py), this benchmark measures the daemon, not the plan.
+(tests/unit/test_schedule.py), this benchmark measures the daemon, not the plan.
 
 Warm-up starts when the daemon reports READY=1 (its first full cycle). Every `--sample`
 seconds the benchmark reads the daemon's resident memory (VmRSS in /proc/PID/status) and

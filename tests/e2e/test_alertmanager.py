@@ -1,7 +1,7 @@
-"""Alertmanager channels: the v2 payload, the notifier's posts and refreshes, the real thing.
+"""Alertmanager channels for real: refreshes to a stub and to Debian's `prometheus-alertmanager`.
 
-The end-to-end tests run Debian's `prometheus-alertmanager` on loopback ports with a webhook
-receiver, and the real daemon (one, then two replicas) against the fake Radar.
+The real Alertmanager runs on loopback ports with a webhook receiver, with the real daemon (one,
+then two replicas) against the fake Radar.
 """
 
 from __future__ import annotations
@@ -12,33 +12,28 @@ import json
 import subprocess
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor.core.finding import Finding, Severity
-from monitor.core.lifecycle import AlertEvent, EventKind
-from monitor.ops.secret import Secret
-from monitor.settings import ChannelConfig
-from monitor.sinks.channels.alertmanager import am_alerts, am_labels
+from monitor.core.lifecycle import EventKind
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from testkit.answers import OriginSpec
 from testkit.daemon import DaemonProcess, metric
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import LoopThread, Receiver, free_port
-from testkit.waiting import wait_for
-from tests.test_templates import HOSTILE, T0, make_event
+from testkit.waiting import until, wait_for
+from tests.builders import live
+from tests.notifying import AM_PATH, Stub, am_channel, parse_time
 from tests.tools import require_tool
 
 VICTIM = "198.51.100.0/24"
 CLEAN = [OriginSpec(64501, ratio=0.97)]
 HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
-AM_PATH = "/api/v2/alerts"
 #: Alertmanager's grouping in these tests: group_wait 1s, group_interval 2s.
 AM_SETTLE = 1.0 + 2.0 + 1.5
 
@@ -48,234 +43,7 @@ def posted_twice(port: int, series: str) -> bool:
     return (metric(port, series) or 0) >= 2
 
 
-def live(kind: EventKind, fired: datetime, at: datetime, **kw: Any) -> AlertEvent:
-    """`make_event`'s alert, fired at `fired`, as of `at` (resolved then for RESOLVED)."""
-    event = make_event(kind, **kw)
-    alert = replace(
-        event.alert,
-        started_at=fired - timedelta(seconds=30),
-        fired_at=fired,
-        last_seen=at,
-        notified_at=fired,
-        resolved_at=at if kind is EventKind.RESOLVED else None,
-    )
-    return AlertEvent(kind, alert, at)
-
-
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 timestamp as Alertmanager writes it (nanoseconds cut to micro)."""
-    head, _, rest = text.rstrip("Z").partition(".")
-    fraction = rest[:6]
-    stamp = f"{head}.{fraction}" if fraction else head
-    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
-
-
-# --- the payload ------------------------------------------------------------------------
-
-
-def test_firing_alert_has_identity_labels_annotations_and_expiry() -> None:
-    now = T0 + timedelta(minutes=5)
-    [doc] = am_alerts([make_event()], 240.0, now=now)
-    assert doc["labels"] == {
-        "alertname": "unexpected-origin",
-        "severity": "critical",
-        "prefix": "192.0.2.0/24",
-        "origin": "666",
-        "team": "netops",
-    }
-    notes = doc["annotations"]
-    assert notes["summary"] == "unexpected-origin 192.0.2.0/24 (AS666 EVIL-NET)"
-    assert "\n" not in notes["summary"]
-    description = notes["description"]
-    assert description.startswith("192.0.2.0/24 originated by unexpected AS666")
-    assert "AS666 EVIL-NET (RU): UNEXPECTED, RPKI invalid, seen by 12.0% of peers" in description
-    assert "AS64500 EXAMPLE-NET (US): expected, RPKI valid" in description
-    assert "Expected origins: AS64500" in description
-    assert notes["radar"] == "https://radar.cloudflare.com/routing/prefix/192.0.2.0/24"
-    assert notes["bgp_tools"] == "https://bgp.tools/prefix/192.0.2.0/24"
-    assert notes["ripestat"] == "https://stat.ripe.net/192.0.2.0/24"
-    assert doc["generatorURL"] == notes["radar"]
-    assert doc["startsAt"] == "2026-11-28T12:00:00.000Z"
-    assert doc["endsAt"] == "2026-11-28T12:09:00.000Z"  # now + the resend window
-    json.dumps(doc)  # plain JSON
-
-
-def test_resolved_alert_ends_when_it_resolved() -> None:
-    event = make_event(EventKind.RESOLVED, firing_for=timedelta(minutes=62))
-    [doc] = am_alerts([event], 240.0, now=T0 + timedelta(hours=3))
-    assert doc["startsAt"] == "2026-11-28T12:00:00.000Z"
-    assert doc["endsAt"] == "2026-11-28T13:02:00.000Z"
-
-
-def test_newest_event_per_alert_wins_whatever_the_order() -> None:
-    firing = make_event()
-    resolved = make_event(EventKind.RESOLVED, firing_for=timedelta(minutes=1))
-    other = make_event(prefix="10.0.0.0/8")
-    for events in ([firing, resolved, other], [resolved, other, firing]):
-        docs = am_alerts(events, 240.0, now=T0 + timedelta(minutes=2))
-        ends = {d["labels"]["prefix"]: d["endsAt"] for d in docs}
-        assert ends == {
-            "192.0.2.0/24": "2026-11-28T12:01:00.000Z",
-            "10.0.0.0/8": "2026-11-28T12:06:00.000Z",
-        }
-
-
-def test_collector_finding_has_no_prefix_or_origin_and_reserved_labels_are_kept() -> None:
-    finding = Finding(
-        rule="stale-collector",
-        type="stale_collector",
-        severity=Severity.WARNING,
-        prefix=None,
-        message="rrc00 has not updated for 2h",
-        collector="rrc00",
-        labels={"severity": "page-me", "alertname": "spoofed", "site": "ams"},
-    )
-    assert am_labels(finding) == {
-        "alertname": "stale-collector",
-        "severity": "warning",
-        "collector": "rrc00",
-        "site": "ams",
-    }
-    event = make_event()
-    event = replace(event, alert=replace(event.alert, finding=finding, evidence=None))
-    [doc] = am_alerts([event], 60.0, now=T0)
-    assert doc["annotations"] == {
-        "summary": "stale-collector (rrc00)",
-        "description": "rrc00 has not updated for 2h",
-    }
-    assert "generatorURL" not in doc
-
-
-def test_replicas_produce_the_same_labels() -> None:
-    """Two monitors seeing one hijack at different moments, with different numbers."""
-    first = live(EventKind.FIRING, T0, T0)
-    second = live(EventKind.FIRING, T0 + timedelta(seconds=7), T0 + timedelta(seconds=9))
-    evidence = second.alert.evidence
-    assert evidence is not None
-    second = replace(
-        second, alert=replace(second.alert, evidence=replace(evidence, visibility=0.5))
-    )
-    [a] = am_alerts([first], 240.0, now=T0)
-    [b] = am_alerts([second], 240.0, now=T0 + timedelta(seconds=9))
-    assert a["labels"] == b["labels"]
-    assert a["startsAt"] != b["startsAt"]  # Alertmanager keeps the earliest
-
-
-def test_hostile_text_is_neutralised() -> None:
-    [doc] = am_alerts([make_event(as_name=HOSTILE)], 240.0, now=T0)
-    text = doc["annotations"]["summary"] + doc["annotations"]["description"]
-    for bad in ("<!channel>", "[click](", "<script>", "@here", "<@U123>"):
-        assert bad not in text
-
-
-# --- the notifier, against a stub Alertmanager --------------------------------------------
-
-
-def am_channel(name: str, url: str, **routing: Any) -> ChannelConfig:
-    """An Alertmanager channel as the config would build it."""
-    return ChannelConfig(name=name, url=Secret(url), type="alertmanager", **routing)
-
-
-async def until(predicate: Callable[[], object], within: float = 5.0) -> None:
-    """Wait until `predicate()` holds, at most `within` seconds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-class Stub:
-    """A notifier with an Alertmanager channel `am` (and Apprise `ops`) posting to a receiver."""
-
-    def __init__(self, receiver: Receiver, resend_interval: float = 60.0) -> None:
-        self.receiver = receiver
-        self.outbox = Outbox()
-        self.results: list[tuple[str, str]] = []
-        self.notifier = Notifier(
-            [
-                am_channel("am", f"http://127.0.0.1:{receiver.port}/"),
-                ChannelConfig(name="ops", url=Secret(receiver.url("ops"))),
-            ],
-            self.outbox,
-            group_wait=0.1,
-            max_backoff=0.3,
-            send_timeout=2.0,
-            can_send_unpersisted=lambda: True,
-            on_change=lambda: None,
-            on_result=lambda name, outcome: self.results.append((name, outcome)),
-            resend_interval=resend_interval,
-        )
-        self.task: asyncio.Task[None] | None = None
-
-    def posts(self) -> list[Any]:
-        """The bodies (lists of alerts) posted to the Alertmanager API."""
-        return [p.doc for p in self.receiver.at(AM_PATH.lstrip("/"))]
-
-    def pending(self, channel: str) -> int:
-        """Items queued for `channel`."""
-        return sum(1 for i in self.outbox.items.values() if i.channel == channel)
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[Callable[..., Stub]]:
-    receiver = Receiver()
-    await receiver.start()
-    made: list[Stub] = []
-
-    def make(**kw: Any) -> Stub:
-        made.append(Stub(receiver, **kw))
-        made[-1].task = asyncio.create_task(made[-1].notifier.run())
-        return made[-1]
-
-    yield make
-    for s in made:
-        assert s.task is not None
-        s.task.cancel()
-        await asyncio.gather(s.task, return_exceptions=True)
-    await receiver.stop()
-
-
-async def test_events_reach_alertmanager_and_apprise_through_the_outbox(
-    stub: Callable[..., Stub],
-) -> None:
-    s = stub()
-    now = datetime.now(UTC)
-    assert s.notifier.enqueue([live(EventKind.FIRING, now, now)], time.time()) == 2
-    await until(lambda: s.posts() and s.receiver.at("ops") and not s.outbox.items)
-    [[doc]] = s.posts()
-    assert doc["labels"]["alertname"] == "unexpected-origin"
-    assert parse_time(doc["endsAt"]) > now + timedelta(seconds=200)  # 4 x 60s resend interval
-    assert sorted(s.results) == [("am", "success"), ("ops", "success")]
-
-
-async def test_invalid_alertmanager_url_is_reported_not_used() -> None:
-    notifier = Notifier(
-        [am_channel("am", "am.example:9093")],
-        Outbox(),
-        group_wait=0.1,
-        max_backoff=1.0,
-        can_send_unpersisted=lambda: True,
-        on_change=lambda: None,
-    )
-    assert "http(s)://" in notifier.invalid_channels["am"]
-    assert notifier.enqueue([make_event()], time.time()) == 0
-
-
-async def test_retry_sends_all_pending_and_newest_state_wins(
-    stub: Callable[..., Stub],
-) -> None:
-    s = stub()
-    s.receiver.statuses = {AM_PATH.lstrip("/"): [500]}
-    fired = datetime.now(UTC)
-    s.notifier.enqueue([live(EventKind.FIRING, fired, fired)], time.time())
-    await until(lambda: ("am", "failure") in s.results)
-    resolved = datetime.now(UTC)
-    s.notifier.enqueue([live(EventKind.RESOLVED, fired, resolved)], time.time())
-    await until(lambda: ("am", "success") in s.results)
-    [doc] = s.posts()[-1]  # both items in one post, one alert
-    assert abs(parse_time(doc["endsAt"]) - resolved) < timedelta(milliseconds=1)
-    assert s.pending("am") == 0
+# --- refreshes, against a stub Alertmanager (seconds of waiting) -----------------------
 
 
 async def test_refresh_reposts_firing_alerts_only_to_alertmanager_and_coalesces(

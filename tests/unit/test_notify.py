@@ -18,7 +18,7 @@ from monitor.settings import ChannelConfig
 from monitor.sinks.notifier import TEST_TITLE, Notifier
 from monitor.sinks.outbox import Outbox, OutboxItem, event_payload
 from testkit.receivers import Mailbox, Receiver
-from tests.test_templates import HOSTILE, burst, make_event
+from tests.builders import HOSTILE, burst, make_event
 
 GROUP_WAIT = 0.2
 PASSWORD = "s3cr3tpw"

@@ -1,6 +1,6 @@
-"""contrib/: the Prometheus rules, their unit tests, the example config and the Grafana dashboard.
-
-The rules and every dashboard query are also run for real: the daemon polls the fake Radar in a
+"""contrib/ for real: promtool checks the Prometheus rules, their unit tests and the example
+config (tests/unit/test_contrib.py reads them without it), and the rules and every dashboard
+query run: the daemon polls the fake Radar in a
 state where every rule's condition holds, Debian's `prometheus` scrapes it and loads the rules,
 and each expression must return samples through the HTTP API.
 """
@@ -27,14 +27,9 @@ from testkit.daemon import DaemonProcess, http_get, metric
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
+from tests.contrib_files import dashboard, panel_targets, rules
+from tests.paths import PROMETHEUS_EXAMPLE, RULE_TESTS, RULES
 from tests.tools import require_tool
-
-ROOT = Path(__file__).resolve().parent.parent
-RULES = ROOT / "contrib" / "prometheus" / "radar-monitor.rules.yml"
-RULE_TESTS = ROOT / "contrib" / "prometheus" / "radar-monitor.rules.test.yml"
-EXAMPLE = ROOT / "contrib" / "prometheus" / "prometheus.example.yml"
-DASHBOARD = ROOT / "contrib" / "grafana" / "radar-monitor.json"
-PROVISIONING = ROOT / "contrib" / "grafana" / "provisioning.yml"
 
 METRIC_NAME = re.compile(r"\bradar_monitor_[a-z_]+")
 #: Sample names a family of each type produces in the text format.
@@ -59,28 +54,6 @@ LOW = "203.0.113.0/24"
 FAILING = "2001:db8::/32"
 PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
 STALE_COLLECTOR = "rrc00"
-
-
-def rules() -> list[dict[str, Any]]:
-    """Every rule of the rules file."""
-    doc = yaml.safe_load(RULES.read_text())
-    return [rule for group in doc["groups"] for rule in group["rules"]]
-
-
-def panel_targets(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(panel title, expr) of every query of every panel, rows' nested panels included."""
-    stack = list(dashboard["panels"])
-    while stack:
-        panel = stack.pop()
-        stack.extend(panel.get("panels", []))
-        for target in panel.get("targets", []):
-            yield panel["title"], target["expr"]
-
-
-def dashboard() -> dict[str, Any]:
-    """The dashboard JSON."""
-    doc: dict[str, Any] = json.loads(DASHBOARD.read_text())
-    return doc
 
 
 def grafana_to_promql(expr: str) -> str:
@@ -113,50 +86,12 @@ def test_promtool_accepts_the_rules_and_their_unit_tests_pass(tmp_path: Path) ->
 def test_example_prometheus_config_is_valid_and_loads_the_rules(tmp_path: Path) -> None:
     promtool = require_tool("promtool")
     # rule_files paths are relative to the config file, not to the working directory.
-    output = run(promtool, "check", "config", str(EXAMPLE), cwd=tmp_path)
+    output = run(promtool, "check", "config", str(PROMETHEUS_EXAMPLE), cwd=tmp_path)
     assert "1 rule files found" in output and f"SUCCESS: {len(rules())} rules found" in output
-    config = yaml.safe_load(EXAMPLE.read_text())
+    config = yaml.safe_load(PROMETHEUS_EXAMPLE.read_text())
     [job] = config["scrape_configs"]
     assert job["job_name"] == "radar-monitor"
     assert job["static_configs"][0]["targets"] == ["127.0.0.1:9847"]
-
-
-def test_every_rule_is_labelled_annotated_and_unit_tested_both_ways() -> None:
-    tests = yaml.safe_load(RULE_TESTS.read_text())["tests"]
-    cases = [case for group in tests for case in group.get("alert_rule_test", [])]
-    names = [rule["alert"] for rule in rules()]
-    assert len(names) == len(set(names))
-    for rule in rules():
-        name = rule["alert"]
-        assert rule["labels"]["severity"] in ("critical", "warning"), name
-        assert {"summary", "description"} <= set(rule["annotations"]), name
-        mine = [case for case in cases if case["alertname"] == name]
-        assert any(case.get("exp_alerts") for case in mine), f"{name}: no firing case"
-        assert any(not case.get("exp_alerts") for case in mine), f"{name}: no silent case"
-    assert {case["alertname"] for case in cases} <= set(names)
-
-
-def test_dashboard_is_provisionable_as_is() -> None:
-    doc = dashboard()
-    assert doc["uid"] == "radar-monitor" and "id" not in doc and "__inputs" not in doc
-    assert 36 <= doc["schemaVersion"] <= 41
-    variables = {v["name"]: v for v in doc["templating"]["list"]}
-    assert variables["datasource"]["type"] == "datasource"
-    assert variables["datasource"]["query"] == "prometheus"
-    prefix = variables["prefix"]
-    assert prefix["type"] == "query" and prefix["multi"] and prefix["includeAll"]
-    assert prefix["query"].startswith("label_values(radar_monitor_prefix_")
-    ids = [p["id"] for p in doc["panels"]]
-    assert len(ids) == len(set(ids))
-    for panel in doc["panels"]:
-        if panel["type"] != "row":
-            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-            for target in panel["targets"]:
-                assert target["datasource"] == panel["datasource"], panel["title"]
-    kinds = {p["type"] for p in doc["panels"]}
-    assert {"timeseries", "table", "stat"} <= kinds
-    provider = yaml.safe_load(PROVISIONING.read_text())
-    assert provider["apiVersion"] == 1 and provider["providers"][0]["type"] == "file"
 
 
 # --- against the running daemon ------------------------------------------------------------------

@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,11 +23,10 @@ from monitor.sources.radar_wire import DecodeError, NotJsonError
 from testkit.answers import COLLECTORS, ROUTEVIEWS_ASN, OriginSpec, make_answer
 from testkit.error_bodies import AUTH_ERROR_BODY, BAD_AUTH_HEADER_BODY
 from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+from tests.paths import SAMPLES
 
 PREFIX = "1.1.1.0/24"
 T0 = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
-#: shared/ lies beside the checkout, on developer machines and in CI alike.
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "radar-samples" / "cloudflare-api"
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 
 

@@ -7,7 +7,8 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
+from tests.paths import PACKAGE
+
 #: Outside `sources/`, only these may be imported: a source's wire format stays inside it.
 SOURCE_ENTRY_POINTS = {"monitor.sources.base", "monitor.sources.factory", "monitor.sources.polling"}
 MAX_LINES = 400

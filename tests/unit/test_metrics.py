@@ -1,10 +1,7 @@
-"""/metrics: the exposition passes promtool, mirrors the state exactly, and never goes stale."""
+"""/metrics: the exposition mirrors the state exactly and never goes stale (promtool checks it
+in tests/e2e/test_metrics.py)."""
 
 from __future__ import annotations
-
-import asyncio
-from datetime import timedelta
-from subprocess import PIPE, STDOUT
 
 import aiohttp
 
@@ -13,80 +10,8 @@ from monitor.core.lifecycle import AlertState
 from monitor.core.observation import ErrorKind
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import make_app
-from monitor.state import MonitorState
-from tests.builders import alert, answer, collector, monitor_state, origin, serving
-from tests.tools import require_tool
-
-CONFIG = """
-prefixes:
-  - prefix: 192.0.2.0/24
-    origins: [64500]
-    labels: {team: edge}
-  - prefix: 2001:db8::/32
-    origins: [64501]
-rules:
-  - {name: rpki-invalid, type: rpki_invalid, severity: critical}
-"""
-V4, V6 = "192.0.2.0/24", "2001:db8::/32"
-
-
-def known_state() -> MonitorState:
-    """A hijack in progress on V4 (AS64666, RPKI invalid); V6 has failed twice since its answer."""
-    state = monitor_state(CONFIG)
-    v4 = state.prefixes[V4]
-    v4.view = answer(
-        V4,
-        origins=(origin(64500, 990), origin(64666, 10, rpki="invalid")),
-        collectors=(
-            collector("rrc00", timedelta(minutes=1), updates_age=timedelta(minutes=5)),
-            collector("route-views2", None),
-        ),
-    )
-    v4.routes = len(v4.view.routes)
-    v4.last_success = 1_795_867_200.0
-    v6 = state.prefixes[V6]
-    v6.view = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)
-    v6.failures = 2
-    v6.error = "no complete answer within 20s"
-    state.reload_time = 1_795_860_000.0
-    return state
-
-
-async def scrape(state: MonitorState, metrics: Metrics | None = None) -> str:
-    """The /metrics body served over HTTP for `state`."""
-    metrics = metrics or Metrics(lambda: state, version="1.2.3")
-    app = make_app(lambda: state, metrics)
-    async with (
-        serving(app) as url,
-        aiohttp.ClientSession() as http,
-        http.get(f"{url}/metrics") as resp,
-    ):
-        assert resp.status == 200
-        assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-        return await resp.text()
-
-
-def samples(text: str, name: str) -> list[str]:
-    """The sample lines of metric family `name`."""
-    return [line for line in text.splitlines() if line.startswith((f"{name}{{", f"{name} "))]
-
-
-async def test_promtool_accepts_the_exposition() -> None:
-    promtool = require_tool("promtool")
-    state = known_state()
-    state.book.alerts.update(
-        {a.key: a for a in (alert("rpki-invalid", V4, origin=64666), alert("stale", None))}
-    )
-    metrics = Metrics(lambda: state)
-    metrics.observe_request(None, 0.3)
-    metrics.observe_request(ErrorKind.INTERNAL, 31.0)
-    metrics.notification("ops", "sent")
-    text = await scrape(state, metrics)
-    check = await asyncio.create_subprocess_exec(
-        promtool, "check", "metrics", stdin=PIPE, stdout=PIPE, stderr=STDOUT
-    )
-    output, _ = await check.communicate(text.encode())
-    assert (check.returncode, output.decode()) == (0, "")
+from tests.builders import alert, answer, monitor_state, origin, serving
+from tests.known_state import V4, V6, known_state, samples, scrape
 
 
 async def test_exact_samples_of_a_known_state() -> None:

@@ -13,8 +13,7 @@ from monitor.core.finding import Severity
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.validate import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import EXAMPLE_CONFIG
 
 BASE = """
 prefixes:
@@ -34,7 +33,7 @@ def error_of(text: str) -> str:
 
 
 def test_example_config_loads() -> None:
-    config = load_config(ROOT / "rules.example.yaml")
+    config = load_config(EXAMPLE_CONFIG)
     assert [p.prefix for p in config.prefixes] == [
         "1.1.1.0/24",
         "2606:4700:4700::/48",

@@ -3,93 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.evidence import Evidence, OriginEvidence
 from monitor.core.finding import Finding, Severity
 from monitor.core.lifecycle import Alert, AlertEvent, AlertState, EventKind
 from monitor.core.measures import duration
 from monitor.sinks.templates import DETAIL_LIMIT, neutralise, render
-
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-HOSTILE = "<!channel> [click](http://evil) <script> @here <@U123> <http://evil|click>"
-
-
-def make_evidence(prefix: str = "192.0.2.0/24", as_name: str = "EVIL-NET") -> Evidence:
-    """What Radar showed: the expected AS64500 and a hijacking AS666, four sample paths."""
-    return Evidence(
-        prefix=prefix,
-        description="Example anycast service",
-        expected_origins=(64500,),
-        origins=(
-            OriginEvidence(64500, "EXAMPLE-NET", "US", "valid", 950, 1000, 0.95, True),
-            OriginEvidence(666, as_name, "RU", "invalid", 120, 1000, 0.12, False),
-        ),
-        visibility=0.95,
-        visible_peers=950,
-        total_peers=1000,
-        sample_paths=(
-            ((6447, 3356, 64500), "route-views2"),
-            ((6939, 666), "rrc00"),
-            ((174, 64500), "rrc01"),
-            ((1299, 64500), "rrc03"),
-        ),
-        data_time=T0 - timedelta(seconds=30),
-    )
-
-
-def make_event(
-    kind: EventKind = EventKind.FIRING,
-    *,
-    rule: str = "unexpected-origin",
-    severity: Severity = Severity.CRITICAL,
-    prefix: str = "192.0.2.0/24",
-    origin: int | None = 666,
-    as_name: str = "EVIL-NET",
-    firing_for: timedelta = timedelta(0),
-) -> AlertEvent:
-    """An event about `prefix`, `firing_for` after the alert fired at T0."""
-    finding = Finding(
-        rule=rule,
-        type=rule.replace("-", "_"),
-        severity=severity,
-        prefix=prefix,
-        message=f"{prefix} originated by unexpected AS666 ({as_name}), "
-        "seen by 12.0% of peers (120/1000); expected AS64500",
-        origin=origin,
-        labels={"team": "netops"},
-    )
-    at = T0 + firing_for
-    resolved = kind is EventKind.RESOLVED
-    alert = Alert(
-        finding=finding,
-        state=AlertState.RESOLVED if resolved else AlertState.FIRING,
-        started_at=T0 - timedelta(minutes=1),
-        last_seen=at,
-        fired_at=T0,
-        resolved_at=at if resolved else None,
-        notified_at=T0,
-        evidence=make_evidence(prefix, as_name),
-    )
-    return AlertEvent(kind, alert, at)
-
-
-def burst(n: int) -> list[AlertEvent]:
-    """`n` events on distinct prefixes: three quarters firing, the rest resolved."""
-    return [
-        make_event(
-            EventKind.RESOLVED if i % 4 == 3 else EventKind.FIRING,
-            rule="visibility-below" if i % 2 else "unexpected-origin",
-            severity=Severity.WARNING if i % 2 else Severity.CRITICAL,
-            prefix=f"10.{i // 256}.{i % 256}.0/24",
-            firing_for=timedelta(minutes=5),
-        )
-        for i in range(n)
-    ]
+from tests.builders import HOSTILE, NOW, burst, make_event
 
 
 def test_single_firing_event_has_full_detail() -> None:
@@ -140,8 +64,8 @@ def test_source_wide_finding_without_evidence_renders_without_links() -> None:
         "collector rrc00 is 2h behind",
         collector="rrc00",
     )
-    alert = Alert(finding, AlertState.FIRING, T0, T0, fired_at=T0)
-    title, body = render([AlertEvent(EventKind.FIRING, alert, T0)])
+    alert = Alert(finding, AlertState.FIRING, NOW, NOW, fired_at=NOW)
+    title, body = render([AlertEvent(EventKind.FIRING, alert, NOW)])
     assert title == "[WARNING] FIRING: stale-collector rrc00"
     assert "collector rrc00 is 2h behind" in body
     assert "https://" not in body

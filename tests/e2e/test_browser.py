@@ -28,6 +28,7 @@ from testkit.daemon import DaemonProcess, alerts
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
+from tests.paths import SCREENSHOT
 from tests.tools import require_tool
 
 CLEAN = "192.0.2.0/24"
@@ -39,7 +40,6 @@ HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0
 HOSTILE = "<script>alert(1)</script><script>document.title='pwned'</script>"
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 RULES = {"rpki-invalid", "unexpected-origin", "low-visibility"}
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "status-page.png"
 WIDTH, HEIGHT = 1280, 900
 #: What this machine's notes require; the background flags stop calls to Google hosts.
 CHROMIUM_FLAGS = (
