@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
-import subprocess
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from testkit.fakeradar import FakeRadar
 from testkit.receivers import LoopThread, Receiver, free_port
 from testkit.waiting import until, wait_for
 from tests.builders import live
+from tests.e2e.servers import Alertmanager
 from tests.notifying import AM_PATH, Stub, am_channel, parse_time
 from tests.tools import require_tool
 
@@ -75,76 +73,6 @@ async def test_refresh_reposts_firing_alerts_only_to_alertmanager_and_coalesces(
 
 
 # --- the real Alertmanager --------------------------------------------------------------
-
-
-class Alertmanager:
-    """`prometheus-alertmanager` on loopback ports, its webhook pointing at `receiver`."""
-
-    def __init__(
-        self,
-        binary: str,
-        tmp: Path,
-        receiver: Receiver,
-        cluster: Sequence[str] = ("--cluster.listen-address=",),  # a single node: no gossip
-    ) -> None:
-        tmp.mkdir(exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = tmp / "alertmanager.yml"
-        config.write_text(
-            f"""
-route:
-  receiver: hook
-  group_by: [alertname, prefix]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:{receiver.port}/am
-        send_resolved: true
-"""
-        )
-        self.log_path = tmp / "alertmanager.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.path={tmp / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                *cluster,
-                "--log.level=debug",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(self._ready, within=15, what="Alertmanager to be ready")
-
-    def _ready(self) -> bool:
-        assert self.proc.poll() is None, self.log_path.read_text()
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def get(self, path: str) -> Any:
-        """GET a v2 API path as JSON."""
-        with urllib.request.urlopen(f"{self.url}/api/v2{path}", timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def stop(self) -> None:
-        """Terminate the process and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
 
 @pytest.fixture

@@ -1,26 +1,21 @@
-"""contrib/ for real: promtool checks the Prometheus rules, their unit tests and the example
-config (tests/unit/test_contrib.py reads them without it), and the rules and every dashboard
-query run: the daemon polls the fake Radar in a
-state where every rule's condition holds, Debian's `prometheus` scrapes it and loads the rules,
-and each expression must return samples through the HTTP API.
+"""contrib/ against the real daemon: it polls the fake Radar in a state where every rule's
+condition holds, Debian's `prometheus` scrapes it and loads the rules, and each rule expression
+and every dashboard query must return samples through the HTTP API (promtool checks the files in
+test_contrib_promtool.py; tests/unit/test_contrib.py reads them).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from testkit.answers import OriginSpec
 from testkit.daemon import DaemonProcess, http_get, metric
@@ -28,7 +23,7 @@ from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
 from tests.contrib_files import dashboard, panel_targets, rules
-from tests.paths import PROMETHEUS_EXAMPLE, RULE_TESTS, RULES
+from tests.e2e.servers import Prometheus
 from tests.tools import require_tool
 
 METRIC_NAME = re.compile(r"\bradar_monitor_[a-z_]+")
@@ -62,36 +57,6 @@ def grafana_to_promql(expr: str) -> str:
         expr = expr.replace(variable, value)
     assert "$" not in expr, f"unsubstituted variable in {expr!r}"
     return expr
-
-
-def run(*args: str, cwd: Path) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=60)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    return output
-
-
-# --- static checks ------------------------------------------------------------------------------
-
-
-def test_promtool_accepts_the_rules_and_their_unit_tests_pass(tmp_path: Path) -> None:
-    promtool = require_tool("promtool")
-    checked = run(promtool, "check", "rules", str(RULES), cwd=tmp_path)
-    assert f"SUCCESS: {len(rules())} rules found" in checked
-    # From another directory: rule_files in the test file resolve next to the test file.
-    tested = run(promtool, "test", "rules", str(RULE_TESTS), cwd=tmp_path)
-    assert "SUCCESS" in tested and "FAILED" not in tested
-
-
-def test_example_prometheus_config_is_valid_and_loads_the_rules(tmp_path: Path) -> None:
-    promtool = require_tool("promtool")
-    # rule_files paths are relative to the config file, not to the working directory.
-    output = run(promtool, "check", "config", str(PROMETHEUS_EXAMPLE), cwd=tmp_path)
-    assert "1 rule files found" in output and f"SUCCESS: {len(rules())} rules found" in output
-    config = yaml.safe_load(PROMETHEUS_EXAMPLE.read_text())
-    [job] = config["scrape_configs"]
-    assert job["job_name"] == "radar-monitor"
-    assert job["static_configs"][0]["targets"] == ["127.0.0.1:9847"]
 
 
 # --- against the running daemon ------------------------------------------------------------------
@@ -239,86 +204,9 @@ def listening_addresses(pid: int) -> set[str]:
 LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
 
 
-class Prometheus:
-    """Debian's prometheus on a loopback port, scraping the daemon and a dead target."""
-
-    def __init__(self, binary: str, stack: Stack) -> None:
-        self.port = free_port()
-        self.dead_target = f"127.0.0.1:{free_port()}"
-        data = stack.tmp / "prometheus"
-        data.mkdir()
-        config = data / "prometheus.yml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "global": {
-                        "scrape_interval": "1s",
-                        "scrape_timeout": "1s",
-                        "evaluation_interval": "1s",
-                    },
-                    "rule_files": [str(RULES)],
-                    "scrape_configs": [
-                        {
-                            "job_name": "radar-monitor",
-                            "static_configs": [{"targets": [stack.instance, self.dead_target]}],
-                        }
-                    ],
-                }
-            )
-        )
-        self.log_path = data / "prometheus.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                f"--storage.tsdb.path={data / 'tsdb'}",
-                # Lets a query at a later time still see the latest samples (RadarMonitorNotPolling).
-                "--query.lookback-delta=30m",
-                "--log.level=warn",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def get(self, path: str, **params: str) -> Any:
-        status, body = http_get(self.port, f"{path}?{urllib.parse.urlencode(params)}")
-        assert status == 200, body
-        doc = json.loads(body)
-        assert doc["status"] == "success", doc
-        return doc["data"]
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
-        result: list[dict[str, Any]] = self.get("/api/v1/query", **params)["result"]
-        return result
-
-    def ready(self) -> bool:
-        assert self.proc.poll() is None, f"prometheus died:\n{self.log}"
-        try:
-            return http_get(self.port, "/-/ready")[0] == 200
-        except OSError:
-            return False
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
 def prometheus(stack: Stack) -> Iterator[Prometheus]:
-    server = Prometheus(require_tool("prometheus"), stack)
+    server = Prometheus(require_tool("prometheus"), stack.tmp / "prometheus", stack.instance)
     try:
         wait_for(server.ready, within=20, what="prometheus to be ready")
         up = f'up{{job="radar-monitor",instance="{stack.instance}"}}'

@@ -1,11 +1,10 @@
-"""The replay source: timeline files, step advance, time shifting, errors, and bundled incidents."""
+"""The replay source: timeline files, step advance, time shifting, errors and bad files (the
+bundled incidents: test_replay_bundled.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,6 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.bundled import bundled
-from monitor.config import load_config
-from monitor.core.observation import PrefixView
-from monitor.pipeline import judge
-from monitor.settings import PrefixConfig
 from monitor.sources.base import (
     ApiError,
     AuthError,
@@ -28,94 +22,21 @@ from monitor.sources.base import (
     TooLargeError,
     TransientError,
 )
-from monitor.sources.replay import (
-    RecordedAnswer,
-    ReplaySource,
-    Step,
-    Timeline,
-    load_timeline,
-)
+from monitor.sources.replay import ReplaySource, Step, Timeline, load_timeline
 from monitor.validate import ConfigError
-
-T0 = datetime(2024, 6, 27, 18, 0, tzinfo=UTC)
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-A, B, C = "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"
-BUNDLED = ("hijack-exact-prefix.yaml", "withdrawal.yaml", "demo-timeline.yaml")
-
-
-def iso(ts: datetime) -> str:
-    """Radar's style: naive UTC, no fraction."""
-    return ts.astimezone(UTC).replace(tzinfo=None).isoformat()
-
-
-def result(origin: int = 64500, visible: int = 95, rpki: str = "valid", at: datetime = T0) -> Any:
-    """A realtime `result` recorded at `at`: data 20s, realtime 30s, route 1h old."""
-    return {
-        "meta": {
-            "data_time": iso(at - timedelta(seconds=20)),
-            "query_time": iso(at),
-            "prefix_origins": [
-                {
-                    "origin": origin,
-                    "rpki_validation": rpki,
-                    "total_peers": 100,
-                    "total_visible": visible,
-                }
-            ],
-            "collectors": [
-                {
-                    "collector": "rrc00",
-                    "latest_realtime_ts": iso(at - timedelta(seconds=30)),
-                    "latest_rib_ts": iso(at - timedelta(hours=2)),
-                    "latest_updates_ts": iso(at - timedelta(minutes=5)),
-                    "peers_count": 100,
-                }
-            ],
-            "asn_info": [{"asn": origin, "as_name": f"NAME-{origin}", "country_code": "ZZ"}],
-        },
-        "routes": [
-            {
-                "as_path": [3356, origin],
-                "collector": "rrc00",
-                "communities": ["3356:3"],
-                "timestamp": iso(at - timedelta(hours=1)),
-            }
-        ],
-    }
-
-
-def step(answers: dict[str, Any], polls: int = 1, at: datetime | None = T0, **extra: Any) -> Any:
-    """A step dict; `at=None` leaves out `recorded_at`."""
-    doc: dict[str, Any] = {"polls": polls, "answers": answers, **extra}
-    if at is not None:
-        doc["recorded_at"] = at.isoformat()
-    return doc
-
-
-def write(tmp_path: Path, *steps: Any, name: str = "timeline.yaml") -> Path:
-    """A timeline file holding `steps` (JSON for a `.json` name: YAML reads both)."""
-    doc = {"title": "test", "steps": list(steps)}
-    path = tmp_path / name
-    path.write_text(json.dumps(doc) if name.endswith(".json") else yaml.safe_dump(doc))
-    return path
-
-
-def source(
-    path: Path, loop: bool = False, clock: Callable[[], datetime] = lambda: NOW
-) -> ReplaySource:
-    """A replay source on a fixed clock."""
-    return ReplaySource(path, loop=loop, clock=clock)
-
-
-def origins(answer: PrefixView) -> list[int]:
-    """The origin ASNs of an answer."""
-    return [o.origin for o in answer.origins]
-
-
-async def origin_sequence(src: ReplaySource, prefix: str, polls: int) -> list[list[int]]:
-    """The origins `polls` consecutive fetches of `prefix` return."""
-    return [origins(await src.fetch(prefix)) for _ in range(polls)]
-
+from tests.replay_steps import (
+    NOW,
+    T0,
+    A,
+    B,
+    C,
+    origin_sequence,
+    origins,
+    result,
+    source,
+    step,
+    write,
+)
 
 # --- stepping -------------------------------------------------------------------------------
 
@@ -339,92 +260,3 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
 async def test_async_context_manager(tmp_path: Path) -> None:
     async with source(write(tmp_path, step({A: result(7)}))) as src:
         assert origins(await src.fetch(A)) == [7]
-
-
-# --- bundled timelines and the demo ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", BUNDLED)
-async def test_bundled_timelines_load_and_decode(name: str) -> None:
-    path = bundled(name)
-    assert path.stat().st_size < 200_000
-    assert path.read_text().startswith("# RECONSTRUCTION from public accounts")
-    timeline = load_timeline(path)
-    assert timeline.reconstruction
-    assert "https://" in timeline.source
-    for s in timeline.steps:
-        assert s.label
-        assert all(isinstance(r, RecordedAnswer) for r in s.answers.values())
-    src = source(path)
-    for prefix in sorted(timeline.prefixes):
-        for _ in range(timeline.total_polls):
-            answer = await src.fetch(prefix)
-            assert answer.prefix == prefix
-            assert all(o.prefix == prefix for o in answer.origins)
-            assert all(r.prefix == prefix for r in answer.routes)
-
-
-def test_bundled_names_what_ships() -> None:
-    with pytest.raises(FileNotFoundError, match=r"hijack-exact-prefix\.yaml"):
-        bundled("nope.yaml")
-
-
-def test_demo_config_loads_and_watches_what_its_timeline_answers() -> None:
-    config = load_config(bundled("demo.yaml"))
-    assert config.source.type == "replay"
-    assert config.source.loop
-    assert config.source.interval == 2.0
-    assert config.source.file == bundled("demo-timeline.yaml")
-    assert [r.name for r in config.rules] == [
-        "rpki-invalid",
-        "unexpected-origin",
-        "low-visibility",
-        "stale-collectors",
-    ]
-    assert (config.http.host, config.http.port) == ("127.0.0.1", 9847)
-    assert config.notifications.channels == ()
-    timeline = load_timeline(config.source.file)
-    assert {p.prefix for p in config.prefixes} == timeline.prefixes
-
-
-def demo_watches() -> dict[str, PrefixConfig]:
-    """The demo's watched prefixes with its rules, by prefix."""
-    return {p.prefix: p for p in load_config(bundled("demo.yaml")).prefixes}
-
-
-async def fired_per_step(name: str) -> dict[str, list[set[str]]]:
-    """Per prefix, the rules firing at each step of the bundled timeline `name`."""
-    timeline = load_timeline(bundled(name))
-    watches = demo_watches()
-    src = source(bundled(name))
-    fired: dict[str, list[set[str]]] = {}
-    for prefix in sorted(timeline.prefixes):
-        per_step = fired.setdefault(prefix, [set() for _ in timeline.steps])
-        for poll in range(timeline.total_polls):
-            answer = await src.fetch(prefix)
-            index = timeline.step_index(poll, loop=False)
-            per_step[index] |= {f.rule for f in judge(watches[prefix], answer, NOW).findings}
-    return fired
-
-
-async def test_rules_over_the_hijack_timeline() -> None:
-    fired = await fired_per_step("hijack-exact-prefix.yaml")
-    hijack = {"rpki-invalid", "unexpected-origin"}
-    # Steps: clean, hijack begins, hijack peak, hijack withdrawn, clean again.
-    assert fired == {"104.244.42.0/24": [set(), hijack, hijack, set(), set()]}
-
-
-async def test_rules_over_the_withdrawal_timeline() -> None:
-    fired = await fired_per_step("withdrawal.yaml")
-    low = {"low-visibility"}
-    # Steps: normal, withdrawing, withdrawn, still down, coming back, normal again.
-    expected = [set(), low, low, low, set(), set()]
-    assert fired == {"129.134.30.0/23": expected, "185.89.218.0/23": expected}
-
-
-async def test_demo_timeline_shows_the_hijack_then_the_withdrawal() -> None:
-    fired = await fired_per_step("demo-timeline.yaml")
-    hijack, low = {"rpki-invalid", "unexpected-origin"}, {"low-visibility"}
-    assert fired["104.244.42.0/24"] == [set(), hijack, hijack, set(), set(), *[set()] * 4]
-    for prefix in ("129.134.30.0/23", "185.89.218.0/23"):
-        assert fired[prefix] == [*[set()] * 5, low, low, set(), set()]
