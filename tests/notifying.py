@@ -25,9 +25,14 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
 
 
+def channel(name: str, url: str, **routing: Any) -> ChannelConfig:
+    """A channel as the config would build it."""
+    return ChannelConfig(name=name, url=Secret(url), **routing)
+
+
 def am_channel(name: str, url: str, **routing: Any) -> ChannelConfig:
     """An Alertmanager channel as the config would build it."""
-    return ChannelConfig(name=name, url=Secret(url), type="alertmanager", **routing)
+    return channel(name, url, type="alertmanager", **routing)
 
 
 class Stub:
@@ -40,7 +45,7 @@ class Stub:
         self.notifier = Notifier(
             [
                 am_channel("am", f"http://127.0.0.1:{receiver.port}/"),
-                ChannelConfig(name="ops", url=Secret(receiver.url("ops"))),
+                channel("ops", receiver.url("ops")),
             ],
             self.outbox,
             group_wait=0.1,

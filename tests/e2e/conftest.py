@@ -1,5 +1,6 @@
-"""The end-to-end lane: every test here is marked `e2e`; notification endpoints on a loop of
-their own and daemon processes, for tests whose daemon is a subprocess."""
+"""The end-to-end lane: every test here is marked `e2e`. Its fixtures serve daemons that run as
+subprocesses: the fake Radar and notification endpoints on loops of their own, and the daemon
+processes, closed (and checked for leaked secrets) after each test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testkit.daemon import DaemonProcess
+from testkit.fakeradar import FakeRadar
 from testkit.receivers import LoopThread, Mailbox, Receiver, SmtpServer
 
 HERE = Path(__file__).resolve().parent
@@ -19,6 +21,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRadar]:
+    """A fresh fake Radar (every prefix seen by nobody until set) in a thread of its own."""
+    with FakeRadar() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -19,19 +19,17 @@ import pytest
 from monitor.core.lifecycle import EventKind
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
-from testkit.answers import OriginSpec
-from testkit.daemon import DaemonProcess, metric
+from testkit.config import FAST_POLLING, UNEXPECTED_ORIGIN, daemon_yaml, write_config
+from testkit.daemon import DaemonProcess, launch, metric
 from testkit.fakeradar import FakeRadar
-from testkit.receivers import LoopThread, Receiver, free_port
+from testkit.receivers import Receiver, free_port
 from testkit.waiting import until, wait_for
 from tests.builders import live
 from tests.e2e.servers import Alertmanager
+from tests.incidents import HIJACK, VICTIM, VICTIM_ORIGINS
 from tests.notifying import AM_PATH, Stub, am_channel, parse_time
 from tests.tools import require_tool
 
-VICTIM = "198.51.100.0/24"
-CLEAN = [OriginSpec(64501, ratio=0.97)]
-HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
 #: Alertmanager's grouping in these tests: group_wait 1s, group_interval 2s.
 AM_SETTLE = 1.0 + 2.0 + 1.5
 
@@ -76,12 +74,9 @@ async def test_refresh_reposts_firing_alerts_only_to_alertmanager_and_coalesces(
 
 
 @pytest.fixture
-def hook(loop: LoopThread) -> Iterator[Receiver]:
+def hook(receiver: Receiver) -> Receiver:
     """The webhook receiver Alertmanager notifies (path `am`), on a loop of its own."""
-    r = Receiver()
-    loop.run(r.start())
-    yield r
-    loop.run(r.stop())
+    return receiver
 
 
 @pytest.fixture
@@ -90,20 +85,6 @@ def alertmanager(tmp_path: Path, hook: Receiver) -> Iterator[Alertmanager]:
     am = Alertmanager(binary, tmp_path, hook)
     yield am
     am.stop()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar() as server:
-        yield server
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
 
 
 def notifications(hook: Receiver, status: str) -> list[dict[str, Any]]:
@@ -144,38 +125,43 @@ async def test_refreshes_keep_the_alert_firing_and_without_them_it_expires(
         await asyncio.gather(task, return_exceptions=True)
 
 
-def write_config(tmp: Path, fake: FakeRadar, *managers: Alertmanager) -> tuple[Path, int]:
+def am_config(tmp: Path, fake: FakeRadar, *managers: Alertmanager) -> tuple[Path, int]:
     """A daemon config watching VICTIM with one rule, a channel per Alertmanager; its port."""
-    tmp.mkdir(exist_ok=True)
     port = free_port()
-    channels = "\n".join(
-        f'    - {{name: am{i or ""}, type: alertmanager, url: "{am.url}"}}'
+    victim = (
+        f"{{prefix: {VICTIM}, origins: [64501], description: customer block,"
+        " labels: {team: netops}}"
+    )
+    channels = [
+        f'  - {{name: am{i or ""}, type: alertmanager, url: "{am.url}"}}'
         for i, am in enumerate(managers)
+    ]
+    text = daemon_yaml(
+        fake.base_url,
+        [victim],
+        [UNEXPECTED_ORIGIN],
+        source=FAST_POLLING,
+        notifications=["group_wait: 0.3s", "channels:", *channels],
+        port=port,
+        state=tmp / "state.db",
     )
-    path = tmp / "config.yaml"
-    path.write_text(
-        f"""
-source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 3s, retries: 0}}
-prefixes:
-  - {{prefix: {VICTIM}, origins: [64501], description: customer block, labels: {{team: netops}}}}
-rules:
-  - {{name: unexpected-origin, type: unexpected_origin, severity: critical, min_visibility: 0.01}}
-notifications:
-  group_wait: 0.3s
-  channels:
-{channels}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{tmp / "state.db"}"}}
-"""
-    )
-    return path, port
+    return write_config(tmp, text), port
 
 
-def start(daemons: list[DaemonProcess], tmp: Path, config: Path) -> DaemonProcess:
-    """Start a daemon (not waiting for it)."""
-    daemon = DaemonProcess(tmp, config).start()
-    daemons.append(daemon)
-    return daemon
+def start_replicas(
+    daemons: list[DaemonProcess], tmp: Path, fake: FakeRadar, *managers: Alertmanager
+) -> list[tuple[DaemonProcess, int]]:
+    """Daemons `a` and `b`, each posting to every one of `managers`, started together and
+    ready; with their HTTP ports."""
+    replicas = []
+    for name in ("a", "b"):
+        config, port = am_config(tmp / name, fake, *managers)
+        daemon = DaemonProcess(tmp / name, config).start()
+        daemons.append(daemon)
+        replicas.append((daemon, port))
+    for daemon, _ in replicas:
+        daemon.wait_ready()
+    return replicas
 
 
 def test_daemon_alert_appears_in_alertmanager_and_resolves(
@@ -185,10 +171,9 @@ def test_daemon_alert_appears_in_alertmanager_and_resolves(
     hook: Receiver,
     daemons: list[DaemonProcess],
 ) -> None:
-    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
-    config, _ = write_config(tmp_path / "daemon", fake, alertmanager)
-    daemon = start(daemons, tmp_path / "daemon", config)
-    daemon.wait_ready()
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
+    config, _ = am_config(tmp_path / "daemon", fake, alertmanager)
+    daemon = launch(daemons, tmp_path / "daemon", config)
 
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     wait_for(lambda: alertmanager.get("/alerts"), what="the alert in Alertmanager")
@@ -209,7 +194,7 @@ def test_daemon_alert_appears_in_alertmanager_and_resolves(
     [firing] = notifications(hook, "firing")
     assert firing["commonLabels"]["prefix"] == VICTIM
 
-    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
     wait_for(lambda: notifications(hook, "resolved"), what="Alertmanager's resolved notification")
     [resolved] = notifications(hook, "resolved")
     [gone] = resolved["alerts"]
@@ -227,13 +212,8 @@ def test_two_replicas_make_one_group_and_one_notification(
     hook: Receiver,
     daemons: list[DaemonProcess],
 ) -> None:
-    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
-    replicas = []
-    for name in ("a", "b"):
-        config, port = write_config(tmp_path / name, fake, alertmanager)
-        replicas.append((start(daemons, tmp_path / name, config), port))
-    for daemon, _ in replicas:
-        daemon.wait_ready()
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
+    replicas = start_replicas(daemons, tmp_path, fake, alertmanager)
 
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     success = 'radar_monitor_notifications_total{channel="am",outcome="success"}'
@@ -245,7 +225,7 @@ def test_two_replicas_make_one_group_and_one_notification(
     assert len(group["alerts"]) == 1
     assert len(notifications(hook, "firing")) == 1
 
-    fake.set_prefix(VICTIM, CLEAN, n_routes=300)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
     wait_for(lambda: notifications(hook, "resolved"), what="the resolved notification")
     for _, port in replicas:
         wait_for(functools.partial(posted_twice, port, success), what="both resolving")
@@ -275,13 +255,8 @@ def test_replicas_sending_to_every_peer_of_a_cluster_get_one_notification(
                 "--cluster.gossip-interval=50ms",  # it settles after 3 polls of 10 intervals
             ]
             managers.append(Alertmanager(binary, tmp_path / f"am{i}", hook, flags))
-        fake.set_prefix(VICTIM, CLEAN, n_routes=300)
-        replicas = []
-        for name in ("a", "b"):
-            config, port = write_config(tmp_path / name, fake, *managers)
-            replicas.append((start(daemons, tmp_path / name, config), port))
-        for daemon, _ in replicas:
-            daemon.wait_ready()
+        fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
+        replicas = start_replicas(daemons, tmp_path, fake, *managers)
         wait_for(
             lambda: all(
                 am.get("/status")["cluster"]["status"] == "ready"

@@ -15,27 +15,29 @@ import signal
 import struct
 import subprocess
 import zlib
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from monitor.core.measures import percent
 from testkit.answers import OriginSpec, encode, make_answer
+from testkit.config import (
+    FAST_POLLING,
+    LOW_VISIBILITY,
+    RPKI_INVALID,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    write_config,
+)
 from testkit.daemon import DaemonProcess, alerts
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, V6, VICTIM
 from tests.paths import SCREENSHOT
 from tests.tools import require_tool
 
-CLEAN = "192.0.2.0/24"
-HIJACKED = "198.51.100.0/24"
-V6 = "2001:db8::/32"
-EXPECTED = {CLEAN: 64500, HIJACKED: 64501, V6: 64502}
-HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
+EXPECTED = {CLEAN: 64500, VICTIM: 64501, V6: 64502}
 #: Would change the title if it ever ran (the page's CSP forbids scripts too).
 HOSTILE = "<script>alert(1)</script><script>document.title='pwned'</script>"
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -58,35 +60,29 @@ CHROMIUM_TIMEOUT = 15.0
 
 def answers() -> dict[str, dict[str, Any]]:
     """The Radar answers served, the hijacker's AS name replaced by markup."""
-    hijacked = make_answer(HIJACKED, HIJACK, n_routes=300)
+    hijacked = make_answer(VICTIM, HIJACK, n_routes=300)
     for info in hijacked["result"]["meta"]["asn_info"]:
         if info["asn"] == 666:
             info["as_name"] = f"EVIL-NET {HOSTILE}"
     return {
-        CLEAN: make_answer(CLEAN, [OriginSpec(64500, ratio=0.97)], n_routes=300),
-        HIJACKED: hijacked,
+        CLEAN: make_answer(CLEAN, CLEAN_ORIGINS, n_routes=300),
+        VICTIM: hijacked,
         V6: make_answer(V6, [OriginSpec(64502, ratio=0.96)], n_routes=200),
     }
 
 
-def write_config(tmp: Path, fake: FakeRadar, port: int) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(
-        f"""
-source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 3s, retries: 0}}
-prefixes:
-  - {{prefix: "{CLEAN}", origins: [64500], description: clean block}}
-  - {{prefix: "{HIJACKED}", origins: [64501], description: customer block}}
-  - {{prefix: "{V6}", origins: [64502], description: v6 block}}
-rules:
-  - {{name: rpki-invalid, type: rpki_invalid, severity: critical}}
-  - {{name: unexpected-origin, type: unexpected_origin, severity: critical, min_visibility: 0.01}}
-  - {{name: low-visibility, type: visibility_below, threshold: 0.8, severity: warning}}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{tmp / "state.db"}"}}
-"""
+def browser_config(tmp: Path, fake: FakeRadar, port: int) -> Path:
+    """The daemon's config: the three prefixes with a description each, three rules."""
+    prefixes = [
+        f'{{prefix: "{CLEAN}", origins: [64500], description: clean block}}',
+        f'{{prefix: "{VICTIM}", origins: [64501], description: customer block}}',
+        f'{{prefix: "{V6}", origins: [64502], description: v6 block}}',
+    ]
+    rules = [RPKI_INVALID, UNEXPECTED_ORIGIN, LOW_VISIBILITY]
+    text = daemon_yaml(
+        fake.base_url, prefixes, rules, source=FAST_POLLING, port=port, state=tmp / "state.db"
     )
-    return path
+    return write_config(tmp, text)
 
 
 # --- Chromium -------------------------------------------------------------------------------
@@ -258,20 +254,6 @@ def colours(rows: list[bytes], bpp: int) -> set[tuple[int, int, int]]:
 # --- the test -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar() as server:
-        yield server
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
-
-
 def test_status_page_in_headless_chromium(
     tmp_path: Path, fake: FakeRadar, daemons: list[DaemonProcess]
 ) -> None:
@@ -280,10 +262,10 @@ def test_status_page_in_headless_chromium(
     for prefix, answer in served.items():
         fake.set_prefix(prefix, body=encode(answer))
     port = free_port()
-    daemon = DaemonProcess(tmp_path, write_config(tmp_path, fake, port)).start()
+    daemon = DaemonProcess(tmp_path, browser_config(tmp_path, fake, port)).start()
     daemons.append(daemon)
     daemon.wait_ready(within=20)
-    wanted = {(rule, HIJACKED, "firing") for rule in RULES}
+    wanted = {(rule, VICTIM, "firing") for rule in RULES}
     wait_for(
         lambda: {(a["key"][0], a["key"][1], a["state"]) for a in alerts(port)} == wanted,
         within=10,
@@ -320,7 +302,7 @@ def test_status_page_in_headless_chromium(
             assert percent(o["visibility"]) in item, item
             assert f"({o['total_visible']}/{o['total_peers']})" in item, item
             assert ("unexpected" in item) == (o["origin"] != EXPECTED[prefix]), item
-    [hijacker] = [i for i in rows[HIJACKED]["origins"].items if i.startswith("AS666 ")]
+    [hijacker] = [i for i in rows[VICTIM]["origins"].items if i.startswith("AS666 ")]
     assert f"EVIL-NET {HOSTILE}" in hijacker
 
     shot = tmp_path / "status-page.png"

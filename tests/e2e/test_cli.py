@@ -6,57 +6,47 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor import __version__
 from testkit.answers import OriginSpec
+from testkit.config import (
+    RPKI_INVALID,
+    STALE_COLLECTORS,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    write_config,
+)
 from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
-
-CLEAN = "192.0.2.0/24"
-HIJACKED = "198.51.100.0/24"
-V6 = "2001:db8::/32"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar() as server:
-        yield server
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, V6, VICTIM, VICTIM_ORIGINS
 
 
 @pytest.fixture(autouse=True)
 def scenario(fake: FakeRadar) -> None:
     fake.clear_faults()
-    fake.set_prefix(CLEAN, [OriginSpec(64500, ratio=0.97)], n_routes=400)
+    fake.set_prefix(CLEAN, CLEAN_ORIGINS, n_routes=400)
     fake.set_prefix(V6, [OriginSpec(64500, ratio=0.95)], n_routes=200, ts_style="z")
-    fake.set_prefix(HIJACKED, [OriginSpec(64501, ratio=0.97)], n_routes=400)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=400)
 
 
-def write_config(tmp_path: Path, fake: FakeRadar, prefixes: list[str], extra: str = "") -> Path:
-    lines = [
-        "source:",
-        f"  base_url: {fake.base_url}",
-        "  retries: 0",
-        "  timeout: 5s",
-        "prefixes:",
+def cli_config(tmp_path: Path, fake: FakeRadar, prefixes: list[str]) -> Path:
+    """A config for `once`: `prefixes` with their expected origin, four rules, no retries."""
+    watched = [
+        f"{{prefix: '{p}', origins: [{64501 if p == VICTIM else 64500}],"
+        f" description: 'watched {p}'}}"
+        for p in prefixes
     ]
-    for p in prefixes:
-        origin = 64501 if p == HIJACKED else 64500
-        lines.append(f"  - {{prefix: '{p}', origins: [{origin}], description: 'watched {p}'}}")
-    lines += [
-        "rules:",
-        "  - {name: rpki-invalid, type: rpki_invalid, severity: critical}",
-        "  - {name: unexpected-origin, type: unexpected_origin, severity: critical,"
-        " min_visibility: 0.01}",
-        "  - {name: low-visibility, type: visibility_below, threshold: 0.8, for: 5m,"
+    rules = [
+        RPKI_INVALID,
+        UNEXPECTED_ORIGIN,
+        "{name: low-visibility, type: visibility_below, threshold: 0.8, for: 5m,"
         " severity: warning}",
-        "  - {name: stale-collectors, type: stale_collector, max_age: 30m, severity: warning}",
+        STALE_COLLECTORS,
     ]
-    path = tmp_path / "config.yaml"
-    path.write_text("\n".join(lines) + "\n" + extra)
-    return path
+    text = daemon_yaml(fake.base_url, watched, rules, source={"retries": 0, "timeout": "5s"})
+    return write_config(tmp_path, text)
 
 
 def run(*args: str, token: str | None = DEFAULT_TOKEN) -> subprocess.CompletedProcess[str]:
@@ -82,7 +72,7 @@ def test_version() -> None:
 
 
 def test_check_ok_and_bad(tmp_path: Path, fake: FakeRadar) -> None:
-    good = write_config(tmp_path, fake, [CLEAN])
+    good = cli_config(tmp_path, fake, [CLEAN])
     result = run("check", "--config", str(good))
     assert result.returncode == 0, result.stderr
     assert "1 prefixes, 4 rules" in result.stdout
@@ -95,27 +85,23 @@ def test_check_ok_and_bad(tmp_path: Path, fake: FakeRadar) -> None:
 
 
 def test_clean_prefixes_exit_0(tmp_path: Path, fake: FakeRadar) -> None:
-    result = run("once", "--config", str(write_config(tmp_path, fake, [CLEAN, V6])))
+    result = run("once", "--config", str(cli_config(tmp_path, fake, [CLEAN, V6])))
     assert result.returncode == 0, result.stderr
     assert "No findings." in result.stdout
     assert CLEAN in result.stdout and V6 in result.stdout
 
 
 def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> None:
-    fake.set_prefix(
-        HIJACKED,
-        [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)],
-        n_routes=400,
-    )
-    config = write_config(tmp_path, fake, [CLEAN, HIJACKED])
+    fake.set_prefix(VICTIM, HIJACK, n_routes=400)
+    config = cli_config(tmp_path, fake, [CLEAN, VICTIM])
     result = run("once", "--config", str(config), "--format", "json")
     assert result.returncode == 1, result.stderr
     doc = json.loads(result.stdout)
     found = {(f["rule"], f["prefix"], f["origin"]) for f in doc["findings"]}
     assert found == {
-        ("rpki-invalid", HIJACKED, 666),
-        ("unexpected-origin", HIJACKED, 666),
-        ("low-visibility", HIJACKED, None),  # `for` is ignored by once
+        ("rpki-invalid", VICTIM, 666),
+        ("unexpected-origin", VICTIM, 666),
+        ("low-visibility", VICTIM, None),  # `for` is ignored by once
     }
     for finding in doc["findings"]:
         assert set(finding) >= {
@@ -132,7 +118,7 @@ def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> N
         assert finding["collector"] is None
     prefixes = {p["prefix"]: p for p in doc["prefixes"]}
     assert prefixes[CLEAN]["status"] == "ok" and prefixes[CLEAN]["error"] is None
-    origins = {o["asn"]: o for o in prefixes[HIJACKED]["origins"]}
+    origins = {o["asn"]: o for o in prefixes[VICTIM]["origins"]}
     assert origins[666]["expected"] is False and origins[666]["rpki"] == "invalid"
     assert origins[64501]["expected"] is True
     assert origins[666]["as_name"] and origins[666]["total_peers"] > 0
@@ -141,9 +127,9 @@ def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> N
 
 def test_table_lists_findings(tmp_path: Path, fake: FakeRadar) -> None:
     fake.set_prefix(
-        HIJACKED, [OriginSpec(64501, ratio=0.5), OriginSpec(666, rpki="invalid", ratio=0.45)]
+        VICTIM, [OriginSpec(64501, ratio=0.5), OriginSpec(666, rpki="invalid", ratio=0.45)]
     )
-    result = run("once", "--config", str(write_config(tmp_path, fake, [HIJACKED])))
+    result = run("once", "--config", str(cli_config(tmp_path, fake, [VICTIM])))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["SEVERITY", "RULE", "PREFIX", "SUBJECT"]
@@ -153,7 +139,7 @@ def test_table_lists_findings(tmp_path: Path, fake: FakeRadar) -> None:
 def test_unreachable_prefix_exits_3(tmp_path: Path, fake: FakeRadar) -> None:
     fake.set_fault("500", prefix=V6)
     result = run(
-        "once", "--config", str(write_config(tmp_path, fake, [CLEAN, V6])), "--format", "json"
+        "once", "--config", str(cli_config(tmp_path, fake, [CLEAN, V6])), "--format", "json"
     )
     assert result.returncode == 3
     prefixes = {p["prefix"]: p for p in json.loads(result.stdout)["prefixes"]}
@@ -163,8 +149,8 @@ def test_unreachable_prefix_exits_3(tmp_path: Path, fake: FakeRadar) -> None:
 
 def test_fired_wins_over_unreachable(tmp_path: Path, fake: FakeRadar) -> None:
     fake.set_fault("500", prefix=V6)
-    fake.set_prefix(HIJACKED, [OriginSpec(666, rpki="invalid", ratio=0.9)])
-    result = run("once", "--config", str(write_config(tmp_path, fake, [HIJACKED, V6])))
+    fake.set_prefix(VICTIM, [OriginSpec(666, rpki="invalid", ratio=0.9)])
+    result = run("once", "--config", str(cli_config(tmp_path, fake, [VICTIM, V6])))
     assert result.returncode == 1
 
 
@@ -172,7 +158,7 @@ def test_fired_wins_over_unreachable(tmp_path: Path, fake: FakeRadar) -> None:
 def test_authentication_failure_exits_3_and_says_how(
     tmp_path: Path, fake: FakeRadar, token: str | None
 ) -> None:
-    result = run("once", "--config", str(write_config(tmp_path, fake, [CLEAN])), token=token)
+    result = run("once", "--config", str(cli_config(tmp_path, fake, [CLEAN])), token=token)
     assert result.returncode == 3
     assert "authentication failed" in result.stderr
     assert "CLOUDFLARE_API_TOKEN" in result.stderr and "token_file" in result.stderr
@@ -184,7 +170,7 @@ def test_authentication_failure_exits_3_and_says_how(
 def test_token_file_from_config(tmp_path: Path, fake: FakeRadar) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(DEFAULT_TOKEN + "\n")
-    config = write_config(tmp_path, fake, [CLEAN], extra="")
+    config = cli_config(tmp_path, fake, [CLEAN])
     config.write_text(
         config.read_text().replace("source:\n", f"source:\n  token_file: {token_file}\n")
     )
@@ -209,9 +195,9 @@ def test_usage_errors_exit_2(args: list[str], words: str) -> None:
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
 def test_query(fake: FakeRadar, fmt: str) -> None:
     fake.set_prefix(
-        HIJACKED, [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.3)]
+        VICTIM, [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.3)]
     )
-    result = run("query", HIJACKED, "--base-url", fake.base_url, "--format", fmt)
+    result = run("query", VICTIM, "--base-url", fake.base_url, "--format", fmt)
     assert result.returncode == 0, result.stderr
     if fmt == "json":
         doc = json.loads(result.stdout)

@@ -5,24 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from testkit.daemon import http_get
-from testkit.receivers import LoopThread, Receiver, free_port
+from testkit.receivers import Receiver, free_port
 from testkit.waiting import wait_for
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    loop = LoopThread()
-    r = Receiver()
-    loop.run(r.start())
-    yield r
-    loop.run(r.stop())
-    loop.stop()
 
 
 def test_demo_runs_offline_serves_the_page_and_prints_notifications(tmp_path: Path) -> None:

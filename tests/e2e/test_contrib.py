@@ -18,12 +18,22 @@ from typing import Any
 import pytest
 
 from testkit.answers import OriginSpec
+from testkit.config import (
+    FAST_POLLING,
+    RPKI_INVALID,
+    STALE_COLLECTORS,
+    STALE_RADAR,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    write_config,
+)
 from testkit.daemon import DaemonProcess, http_get, metric
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
 from tests.contrib_files import dashboard, panel_targets, rules
 from tests.e2e.servers import Prometheus
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, VICTIM
 from tests.tools import require_tool
 
 METRIC_NAME = re.compile(r"\bradar_monitor_[a-z_]+")
@@ -43,8 +53,6 @@ GRAFANA_VARIABLES = {
     "$__range": "5m",
 }
 
-CLEAN = "192.0.2.0/24"
-VICTIM = "198.51.100.0/24"
 LOW = "203.0.113.0/24"
 FAILING = "2001:db8::/32"
 PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
@@ -66,28 +74,28 @@ def daemon_config(
     tmp: Path, fake: FakeRadar, port: int, dead_port: int, threshold: str = "0.8"
 ) -> str:
     """The daemon's config: every rule type, one channel that cannot deliver, no database."""
-    prefixes = "\n".join(f"  - {{prefix: {p}, origins: [{asn}]}}" for p, asn in PREFIXES.items())
+    prefixes = [f"{{prefix: {p}, origins: [{asn}]}}" for p, asn in PREFIXES.items()]
+    low = (
+        f"{{name: low-visibility, type: visibility_below, threshold: {threshold},"
+        " severity: warning}"
+    )
     # Nothing listens on the channel's port: every delivery fails and the outbox fills.
     # The state database lies under a regular file: it cannot be created (memory only).
     (tmp / "not-a-directory").write_text("")
-    return f"""
-source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 3s, retries: 0, max_failures: 2}}
-prefixes:
-{prefixes}
-rules:
-  - {{name: rpki-invalid, type: rpki_invalid, severity: critical}}
-  - {{name: unexpected-origin, type: unexpected_origin, severity: critical, min_visibility: 0.01}}
-  - {{name: low-visibility, type: visibility_below, threshold: {threshold}, severity: warning}}
-  - {{name: stale-collectors, type: stale_collector, max_age: 30m, severity: warning}}
-  - {{name: stale-radar, type: stale_data, max_age: 15m, severity: warning}}
-notifications:
-  group_wait: 0.2s
-  max_backoff: 1s
-  channels:
-    - {{name: pager, url: "json://127.0.0.1:{dead_port}/hook"}}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{tmp / "not-a-directory" / "state.db"}"}}
-"""
+    return daemon_yaml(
+        fake.base_url,
+        prefixes,
+        [RPKI_INVALID, UNEXPECTED_ORIGIN, low, STALE_COLLECTORS, STALE_RADAR],
+        source={**FAST_POLLING, "max_failures": 2},
+        notifications=[
+            "group_wait: 0.2s",
+            "max_backoff: 1s",
+            "channels:",
+            f'  - {{name: pager, url: "json://127.0.0.1:{dead_port}/hook"}}',
+        ],
+        port=port,
+        state=tmp / "not-a-directory" / "state.db",
+    )
 
 
 class Stack:
@@ -115,15 +123,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "collector_age": {STALE_COLLECTOR: timedelta(hours=2)},
             "n_routes": 100,
         }
-        fake.set_prefix(CLEAN, [OriginSpec(64500, ratio=0.97)], **stale)
-        hijack = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
-        fake.set_prefix(VICTIM, hijack, **stale)
+        fake.set_prefix(CLEAN, CLEAN_ORIGINS, **stale)
+        fake.set_prefix(VICTIM, HIJACK, **stale)
         old = datetime.now(UTC) - timedelta(minutes=20)
         fake.set_prefix(LOW, [OriginSpec(64502, ratio=0.3)], data_time=old, **stale)
         fake.set_fault("500", prefix=FAILING)
         port, dead_port = free_port(), free_port()
-        config = tmp / "config.yaml"
-        config.write_text(daemon_config(tmp, fake, port, dead_port))
+        config = write_config(tmp, daemon_config(tmp, fake, port, dead_port))
         daemon = DaemonProcess(tmp, config).start()
         try:
             daemon.wait_ready()

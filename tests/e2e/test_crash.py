@@ -12,29 +12,23 @@ import random
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.answers import OriginSpec
-from testkit.daemon import TOKEN, URL_PASSWORD, DaemonProcess, alerts, launch, texts
+from testkit.daemon import URL_PASSWORD, DaemonProcess, alerts, launch, texts
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import Receiver, free_port
 from testkit.waiting import wait_for
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK_35, VICTIM, VICTIM_ORIGINS
 
-VICTIM = "198.51.100.0/24"
-CLEAN = [OriginSpec(64501, ratio=0.97)]
-HIJACK = [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.35)]
 KILLS = 20
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar(token=TOKEN) as server:
-        server.set_prefix("192.0.2.0/24", [OriginSpec(64500, ratio=0.97)], n_routes=100)
-        server.set_prefix(VICTIM, CLEAN, n_routes=100)
-        yield server
+@pytest.fixture(autouse=True)
+def scenario(fake: FakeRadar) -> None:
+    fake.set_prefix(CLEAN, CLEAN_ORIGINS, n_routes=100)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
 
 
 def events(receiver: Receiver) -> list[tuple[str, str]]:
@@ -85,7 +79,7 @@ state: {{path: "{tmp_path / "state.db"}"}}
         # Flip the prefix at a random moment, then kill at another: mid-poll, mid-send, idle.
         time.sleep(rng.uniform(0.0, 0.8))
         hijacked = not hijacked
-        fake.set_prefix(VICTIM, HIJACK if hijacked else CLEAN, n_routes=100)
+        fake.set_prefix(VICTIM, HIJACK_35 if hijacked else VICTIM_ORIGINS, n_routes=100)
         time.sleep(rng.uniform(0.0, 1.2))
         notified = events(receiver)
         daemon.kill()

@@ -5,12 +5,19 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testkit.answers import OriginSpec
+from testkit.config import (
+    FAST_POLLING,
+    LOW_VISIBILITY,
+    RPKI_INVALID,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    write_config,
+)
 from testkit.daemon import (
     TOKEN,
     URL_PASSWORD,
@@ -25,52 +32,41 @@ from testkit.daemon import (
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import LoopThread, Receiver, SmtpServer, free_port
 from testkit.waiting import wait_for
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, VICTIM, VICTIM_ORIGINS
 from tests.tools import require_tool
-
-CLEAN = "192.0.2.0/24"
-VICTIM = "198.51.100.0/24"
-HIJACK = [OriginSpec(64501, ratio=0.55), OriginSpec(666, rpki="invalid", ratio=0.40)]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
 def clean_radar(fake: FakeRadar) -> None:
     fake.clear_faults()
-    fake.set_prefix(CLEAN, [OriginSpec(64500, ratio=0.97)], n_routes=300)
-    fake.set_prefix(VICTIM, [OriginSpec(64501, ratio=0.97)], n_routes=300)
+    fake.set_prefix(CLEAN, CLEAN_ORIGINS, n_routes=300)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
 
 
-def write_config(
-    tmp: Path, fake: FakeRadar, port: int, receiver: Receiver, smtp: SmtpServer, extra: str = ""
+def daemon_config(
+    tmp: Path, fake: FakeRadar, port: int, receiver: Receiver, smtp: SmtpServer
 ) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(
-        f"""
-source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 3s, retries: 0, max_failures: 2}}
-prefixes:
-  - {{prefix: {CLEAN}, origins: [64500], description: clean block}}
-  - {{prefix: {VICTIM}, origins: [64501], description: customer block}}
-{extra}
-rules:
-  - {{name: rpki-invalid, type: rpki_invalid, severity: critical}}
-  - {{name: unexpected-origin, type: unexpected_origin, severity: critical, min_visibility: 0.01}}
-  - {{name: low-visibility, type: visibility_below, threshold: 0.8, severity: warning}}
-notifications:
-  repeat_interval: 1h
-  group_wait: 0.3s
-  channels:
-    - {{name: pager, url: "{receiver.url("pager", f"ops:{URL_PASSWORD}")}", severities: [critical]}}
-    - {{name: mail, url: "{smtp.url()}", severities: [warning]}}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{tmp / "state.db"}"}}
-"""
+    """Both prefixes, three rules; critical alerts to the pager receiver, warnings by mail."""
+    pager = receiver.url("pager", f"ops:{URL_PASSWORD}")
+    text = daemon_yaml(
+        fake.base_url,
+        [
+            f"{{prefix: {CLEAN}, origins: [64500], description: clean block}}",
+            f"{{prefix: {VICTIM}, origins: [64501], description: customer block}}",
+        ],
+        [RPKI_INVALID, UNEXPECTED_ORIGIN, LOW_VISIBILITY],
+        source={**FAST_POLLING, "max_failures": 2},
+        notifications=[
+            "repeat_interval: 1h",
+            "group_wait: 0.3s",
+            "channels:",
+            f'  - {{name: pager, url: "{pager}", severities: [critical]}}',
+            f'  - {{name: mail, url: "{smtp.url()}", severities: [warning]}}',
+        ],
+        port=port,
+        state=tmp / "state.db",
     )
-    return path
+    return write_config(tmp, text)
 
 
 def test_hijack_fires_routes_by_severity_survives_source_errors_and_resolves(
@@ -83,7 +79,7 @@ def test_hijack_fires_routes_by_severity_survives_source_errors_and_resolves(
 ) -> None:
     loop.run(smtp.start())
     port = free_port()
-    daemon = launch(daemons, tmp_path, write_config(tmp_path, fake, port, receiver, smtp))
+    daemon = launch(daemons, tmp_path, daemon_config(tmp_path, fake, port, receiver, smtp))
     assert alerts(port) == []
 
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
@@ -110,7 +106,7 @@ def test_hijack_fires_routes_by_severity_survives_source_errors_and_resolves(
     assert (metric(port, f'radar_monitor_prefix_fetch_failures{{prefix="{VICTIM}"}}') or 0) >= 2
 
     fake.clear_faults()
-    fake.set_prefix(VICTIM, [OriginSpec(64501, ratio=0.97)], n_routes=300)
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=300)
     wait_for(lambda: len(receiver.at("pager")) == 2, what="the RESOLVED page")
     resolved = texts(receiver, "pager")[1]
     assert "RESOLVED" in resolved and "unexpected-origin" in resolved
@@ -130,7 +126,7 @@ def test_restart_while_firing_sends_no_duplicate(
     loop.run(smtp.start())
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     port = free_port()
-    config = write_config(tmp_path, fake, port, receiver, smtp)
+    config = daemon_config(tmp_path, fake, port, receiver, smtp)
     first = launch(daemons, tmp_path, config)
     wait_for(lambda: receiver.at("pager"), what="the first page")
     fired = {a["finding"]["rule"]: a["fired_at"] for a in alerts(port)}
@@ -151,7 +147,7 @@ def test_sighup_reload_keeps_old_config_on_error_and_applies_a_good_one(
     daemons: list[DaemonProcess],
 ) -> None:
     port = free_port()
-    config = write_config(tmp_path, fake, port, receiver, smtp)
+    config = daemon_config(tmp_path, fake, port, receiver, smtp)
     good = config.read_text()
     daemon = launch(daemons, tmp_path, config)
     assert metric(port, "radar_monitor_config_last_reload_successful") == 1
@@ -196,7 +192,7 @@ def test_metrics_pass_promtool_and_watchdog_and_status_reach_systemd(
     daemon = launch(
         daemons,
         tmp_path,
-        write_config(tmp_path, fake, port, receiver, smtp),
+        daemon_config(tmp_path, fake, port, receiver, smtp),
         WATCHDOG_USEC="1000000",
     )
     wait_for(lambda: metric(port, "radar_monitor_alert_active") is not None, what="alert series")
@@ -230,7 +226,7 @@ def test_outbox_delivers_after_smtp_returns_even_across_a_restart(
     # The SMTP server is down from the start: connection refused.
     fake.set_prefix(VICTIM, [OriginSpec(64501, ratio=0.5)], n_routes=300)
     port = free_port()
-    config = write_config(tmp_path, fake, port, receiver, smtp)
+    config = daemon_config(tmp_path, fake, port, receiver, smtp)
     first = launch(daemons, tmp_path, config)
     wait_for(
         lambda: (

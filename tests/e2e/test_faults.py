@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.answers import OriginSpec
+from testkit.config import ANY_UNEXPECTED_ORIGIN, daemon_yaml, write_config
 from testkit.daemon import (
     TOKEN,
     URL_PASSWORD,
@@ -24,6 +23,7 @@ from testkit.daemon import (
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import LoopThread, Receiver, free_port
 from testkit.waiting import wait_for
+from tests.incidents import CLEAN_HIJACKED, CLEAN_ORIGINS
 
 HEALTHY = ("192.0.2.0/24", "2001:db8::/32")
 #: One watched prefix per Radar fault, so they all run at once beside the healthy ones.
@@ -53,23 +53,21 @@ LOGGED = {
     "drop": "connection failed",
 }
 INTERVAL = 3.0
-CLEAN = [OriginSpec(64500, ratio=0.97)]
-HIJACK = [OriginSpec(64500, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.35)]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar(token=TOKEN, delay=30.0, trickle_interval=0.2) as server:
-        for prefix in HEALTHY:
-            server.set_prefix(prefix, CLEAN, n_routes=200)
-        yield server
+@pytest.fixture(autouse=True)
+def scenario(fake: FakeRadar) -> None:
+    """A timeout outlives the client's 1.5 s deadline; a trickle sends 5 bytes a second."""
+    fake.delay, fake.trickle_interval = 30.0, 0.2
+    for prefix in HEALTHY:
+        fake.set_prefix(prefix, CLEAN_ORIGINS, n_routes=200)
 
 
 def config(
-    tmp: Path, base_url: str, port: int, prefixes: list[str], channels: str, **source: str
+    tmp: Path, base_url: str, port: int, prefixes: list[str], channels: list[str], **source: str
 ) -> Path:
+    """`prefixes` watched for AS64500 with one rule, notifying `channels`."""
     settings = {
-        "base_url": f'"{base_url}"',
         "interval": f"{INTERVAL}s",
         "timeout": "1.5s",
         "retries": "1",
@@ -77,26 +75,20 @@ def config(
         "concurrency": "8",
     }
     settings.update(source)
-    path = tmp / "config.yaml"
-    path.write_text(
-        "source: {" + ", ".join(f"{k}: {v}" for k, v in settings.items()) + "}\n"
-        "prefixes:\n"
-        + "".join(f"  - {{prefix: '{p}', origins: [64500]}}\n" for p in prefixes)
-        + f"""rules:
-  - {{name: unexpected-origin, type: unexpected_origin, severity: critical}}
-notifications:
-  group_wait: 0.2s
-  channels:
-{channels}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{tmp / "state.db"}"}}
-"""
+    text = daemon_yaml(
+        base_url,
+        [f"{{prefix: '{p}', origins: [64500]}}" for p in prefixes],
+        [ANY_UNEXPECTED_ORIGIN],
+        source=settings,
+        notifications=["group_wait: 0.2s", "channels:", *channels],
+        port=port,
+        state=tmp / "state.db",
     )
-    return path
+    return write_config(tmp, text)
 
 
-def pager(receiver: Receiver) -> str:
-    return f'    - {{name: pager, url: "{receiver.url("pager", f"ops:{URL_PASSWORD}")}"}}'
+def pager(receiver: Receiver) -> list[str]:
+    return [f'  - {{name: pager, url: "{receiver.url("pager", f"ops:{URL_PASSWORD}")}"}}']
 
 
 def firing(port: int) -> set[tuple[str, str | None]]:
@@ -125,7 +117,7 @@ def test_radar_faults_freeze_alerts_and_the_daemon_recovers(
     tmp_path: Path, fake: FakeRadar, receiver: Receiver, daemons: list[DaemonProcess]
 ) -> None:
     for prefix in FAULTY.values():
-        fake.set_prefix(prefix, HIJACK, n_routes=200)
+        fake.set_prefix(prefix, CLEAN_HIJACKED, n_routes=200)
     port = free_port()
     path = config(tmp_path, fake.base_url, port, [*HEALTHY, *FAULTY.values()], pager(receiver))
     daemon = launch(daemons, tmp_path, path)
@@ -155,7 +147,7 @@ def test_radar_faults_freeze_alerts_and_the_daemon_recovers(
 
     fake.clear_faults()
     for prefix in FAULTY.values():
-        fake.set_prefix(prefix, CLEAN, n_routes=200)
+        fake.set_prefix(prefix, CLEAN_ORIGINS, n_routes=200)
     wait_for(lambda: firing(port) == set(), within=40, what="everything to resolve from data")
 
     def resolved_pages() -> str:
@@ -173,7 +165,7 @@ def test_429_storm_is_obeyed_and_the_budget_never_exceeded(
     port = free_port()
     # Three prefixes every second want 30 requests per 10 s; the budget allows 20.
     prefixes = [*HEALTHY, "203.0.113.0/24"]
-    fake.set_prefix(prefixes[2], CLEAN, n_routes=200)
+    fake.set_prefix(prefixes[2], CLEAN_ORIGINS, n_routes=200)
     path = config(
         tmp_path,
         fake.base_url,
@@ -214,7 +206,7 @@ def test_authentication_failure_mid_run_alerts_and_recovers(
     tmp_path: Path, fake: FakeRadar, receiver: Receiver, daemons: list[DaemonProcess]
 ) -> None:
     victim = FAULTY["500"]
-    fake.set_prefix(victim, HIJACK, n_routes=200)
+    fake.set_prefix(victim, CLEAN_HIJACKED, n_routes=200)
     port = free_port()
     daemon = launch(
         daemons,
@@ -250,7 +242,7 @@ def test_connection_refused_until_radar_comes_up(
     assert "connection failed" in daemon.log
     assert "no fresh data" in _readyz(port) or "no cycle" in _readyz(port)
     with FakeRadar(token=TOKEN, port=radar_port) as fake:
-        fake.set_prefix(HEALTHY[0], CLEAN, n_routes=200)
+        fake.set_prefix(HEALTHY[0], CLEAN_ORIGINS, n_routes=200)
         wait_for(lambda: firing(port) == set(), within=30, what="recovery")
         wait_for(
             lambda: any(
@@ -275,15 +267,14 @@ def test_failing_and_hanging_channels_delay_nothing_and_deliver_once(
     victim = FAULTY["500"]
     receiver.statuses["broken"] = [500] * 10_000
     receiver.hang.add("hung")
-    channels = "\n".join(
-        f'    - {{name: {name}, url: "{receiver.url(name)}"}}'
-        for name in ("good", "broken", "hung")
-    )
+    channels = [
+        f'  - {{name: {name}, url: "{receiver.url(name)}"}}' for name in ("good", "broken", "hung")
+    ]
     port = free_port()
     path = config(tmp_path, fake.base_url, port, [HEALTHY[0], victim], channels)
     first = launch(daemons, tmp_path, path)
     started = time.monotonic()
-    fake.set_prefix(victim, HIJACK, n_routes=200)
+    fake.set_prefix(victim, CLEAN_HIJACKED, n_routes=200)
     wait_for(lambda: receiver.at("good"), what="the healthy channel")
     assert receiver.at("good")[0].at - started < INTERVAL + 2  # not held up by the others
     wait_for(

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from testkit.answers import OriginSpec
-from testkit.daemon import TOKEN, DaemonProcess, http_get, launch, metric, texts
+from testkit.config import ANY_UNEXPECTED_ORIGIN, daemon_yaml, write_config
+from testkit.daemon import DaemonProcess, http_get, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import Receiver, free_port
 from testkit.waiting import wait_for
-
-VICTIM = "198.51.100.0/24"
-CLEAN = [OriginSpec(64501, ratio=0.97)]
-HIJACK = [OriginSpec(64501, ratio=0.6), OriginSpec(666, rpki="invalid", ratio=0.35)]
+from tests.incidents import HIJACK, VICTIM, VICTIM_ORIGINS
 
 
 @pytest.fixture
@@ -41,11 +38,9 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRadar]:
-    with FakeRadar(token=TOKEN) as server:
-        server.set_prefix(VICTIM, CLEAN, n_routes=100)
-        yield server
+@pytest.fixture(autouse=True)
+def scenario(fake: FakeRadar) -> None:
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
 
 
 def persisting(port: int) -> float | None:
@@ -75,17 +70,19 @@ def test_state_directory_fault_degrades_to_memory_and_recovers(
     fault: str,
 ) -> None:
     port = free_port()
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"""
-source: {{base_url: "{fake.base_url}", interval: 1s, timeout: 2s, retries: 0}}
-prefixes: [{{prefix: {VICTIM}, origins: [64501]}}]
-rules: [{{name: unexpected-origin, type: unexpected_origin, severity: critical}}]
-notifications: {{group_wait: 0s, channels: [{{name: pager, url: "{receiver.url("pager")}"}}]}}
-http: {{listen: "127.0.0.1:{port}"}}
-state: {{path: "{state_dir / "state.db"}"}}
-"""
+    text = daemon_yaml(
+        fake.base_url,
+        [f"{{prefix: {VICTIM}, origins: [64501]}}"],
+        [ANY_UNEXPECTED_ORIGIN],
+        source={"interval": "1s", "timeout": "2s", "retries": 0},
+        notifications=[
+            "group_wait: 0s",
+            f'channels: [{{name: pager, url: "{receiver.url("pager")}"}}]',
+        ],
+        port=port,
+        state=state_dir / "state.db",
     )
+    path = write_config(tmp_path, text)
     if fault == "read-only":
         # Read-only from the start (a remount under an open database is refused as busy).
         subprocess.run(["mount", "-o", "remount,ro", str(state_dir)], check=True)

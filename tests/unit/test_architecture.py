@@ -7,7 +7,7 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.paths import PACKAGE
+from tests.paths import PACKAGE, ROOT
 
 #: Outside `sources/`, only these may be imported: a source's wire format stays inside it.
 SOURCE_ENTRY_POINTS = {"monitor.sources.base", "monitor.sources.factory", "monitor.sources.polling"}
@@ -78,4 +78,12 @@ def test_judging_and_sinks_never_see_a_source() -> None:
 
 def test_modules_stay_small() -> None:
     sizes = {n: len(p.read_text(encoding="utf-8").splitlines()) for n, p in MODULES.items()}
+    assert {n: lines for n, lines in sizes.items() if lines > MAX_LINES} == {}
+
+
+def test_test_modules_and_the_testkit_stay_small() -> None:
+    files = sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "testkit").rglob("*.py"))
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines()) for p in files
+    }
     assert {n: lines for n, lines in sizes.items() if lines > MAX_LINES} == {}

@@ -9,13 +9,11 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from monitor.core.observation import RpkiStatus
 from monitor.sources.radar_routes import decode_routes
@@ -28,13 +26,6 @@ from tests.paths import SAMPLES
 PREFIX = "1.1.1.0/24"
 T0 = datetime(2024, 6, 3, 14, 0, tzinfo=UTC)
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeRadar]:
-    """A running fake on the test's loop."""
-    async with FakeRadar() as server:
-        yield server
 
 
 async def get(

@@ -7,18 +7,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP
 
 from monitor.core.finding import Severity
-from monitor.ops.secret import Secret
 from monitor.settings import ChannelConfig
 from monitor.sinks.notifier import TEST_TITLE, Notifier
 from monitor.sinks.outbox import Outbox, OutboxItem, event_payload
 from testkit.receivers import Mailbox, Receiver
+from testkit.waiting import until
 from tests.builders import HOSTILE, burst, make_event
+from tests.notifying import channel
 
 GROUP_WAIT = 0.2
 PASSWORD = "s3cr3tpw"
@@ -37,28 +37,6 @@ class Harness:
     def start(self) -> None:
         """Run the notifier's workers in the background (the fixture stops them)."""
         self.task = asyncio.create_task(self.notifier.run())
-
-
-async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until `predicate()` holds, at most `within` seconds."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > within:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-def channel(name: str, url: str, **routing: Any) -> ChannelConfig:
-    """A channel as the config would build it."""
-    return ChannelConfig(name=name, url=Secret(url), **routing)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture

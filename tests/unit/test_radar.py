@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,10 @@ PREFIX = "192.0.2.0/24"
 TOKEN = Secret(DEFAULT_TOKEN)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeRadar]:
-    async with FakeRadar(retry_after=1, delay=30.0) as server:
-        server.set_prefix(PREFIX, [OriginSpec(64500, ratio=0.9)], n_routes=300)
-        yield server
+@pytest.fixture(autouse=True)
+def scenario(fake: FakeRadar) -> None:
+    fake.retry_after, fake.delay = 1, 30.0
+    fake.set_prefix(PREFIX, [OriginSpec(64500, ratio=0.9)], n_routes=300)
 
 
 def client(fake: FakeRadar, token: Secret | None = TOKEN, **settings: float) -> RadarRoutes:
