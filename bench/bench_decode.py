@@ -1,7 +1,7 @@
 """Decode + evaluate one ~2,000-route Radar answer, against plain `json.loads` of the same bytes.
 
 Run: python bench/bench_decode.py   (prints per-call times and the ratio; target <= 1.5x)
-The answer is synthetic (tests/fakeradar.py): no real realtime answer is public.
+The answer is synthetic (testkit/answers.py): no real realtime answer is public.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.config import parse_config
 from monitor.pipeline import judge
 from monitor.sources.radar_routes import decode_routes
-from tests.fakeradar import OriginSpec, encode, make_answer
+from testkit.answers import OriginSpec, encode, make_answer
 
 PREFIX = "192.0.2.0/24"
 CONFIG = parse_config(

@@ -6,7 +6,7 @@ Also: --scrape-every S (default 5), --fault-rate F (0.01), --special N (hijacked
 low-visibility prefixes, 10 each), --log-level, --keep-log FILE, --profile FILE (cProfile).
 
 What it does. It builds `--prefixes` distinct prefixes (90% IPv4 /24s, 10% IPv6 /48s), each
-answered by the fake Radar (`tests/fakeradar.py`, in a thread of this process) with its own
+answered by the fake Radar (`testkit/fakeradar.py`, in a thread of this process) with its own
 SYNTHETIC realtime answer of 200-500 routes from 50 collectors: 50 answers are made with
 `make_answer` and re-keyed per prefix (every route and origin carries that prefix), a few
 prefixes are hijacked (an unexpected RPKI-invalid origin) or poorly visible so that alerts fire.
@@ -17,7 +17,7 @@ once per `--interval` with concurrency 16, timeout 5 s, one retry, no notificati
 state in a temporary directory, metrics on a free loopback port. The request budget is set far
 above the fake's needs: Cloudflare's real limit of 1,200 requests per 5 minutes would stretch
 the cycle (2,000 prefixes every 20 s is 30,000 per 5 minutes); that stretch is tested elsewhere
-(tests/test_schedule.py), this benchmark measures the daemon, not the plan.
+(tests/unit/test_schedule.py), this benchmark measures the daemon, not the plan.
 
 Warm-up starts when the daemon reports READY=1 (its first full cycle). Every `--sample`
 seconds the benchmark reads the daemon's resident memory (VmRSS in /proc/PID/status) and
@@ -70,8 +70,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.daemon_harness import DaemonProcess, free_port
-from tests.fakeradar import DEFAULT_RANDOM_FAULTS, FakeRadar, OriginSpec, encode, make_answer
+from testkit.answers import OriginSpec, encode, make_answer
+from testkit.config import RPKI_INVALID, daemon_yaml, write_config
+from testkit.daemon import DaemonProcess
+from testkit.fakeradar import FakeRadar
+from testkit.faults import DEFAULT_RANDOM_FAULTS
+from testkit.receivers import free_port
 
 V4_PLACEHOLDER = "192.0.2.0/24"
 V6_PLACEHOLDER = "2001:db8::/48"
@@ -184,42 +188,40 @@ def make_workload(count: int, special: int, n_templates: int, seed: int) -> list
     return watched
 
 
-def write_config(
-    path: Path, base_url: str, watched: list[Watched], args: argparse.Namespace, port: int
-) -> None:
-    """The daemon's YAML: every prefix with its expected origins, five rules, no channels."""
-    lines = [
-        "source:",
-        f'  base_url: "{base_url}"',
-        f"  interval: {args.interval:g}s",
-        f"  timeout: {args.timeout:g}s",
-        f"  concurrency: {args.concurrency}",
-        f"  budget: {args.budget}",
-        "  budget_window: 5m",
-        f"  retries: {args.retries}",
-        "  max_failures: 3",
-        "prefixes:",
-    ]
-    lines += [
-        f"  - {{prefix: {w.prefix}, origins: [{', '.join(map(str, w.origins))}],"
+def daemon_config(
+    folder: Path, base_url: str, watched: list[Watched], args: argparse.Namespace, port: int
+) -> Path:
+    """The daemon's config in `folder`: every prefix with its expected origins, five rules, no
+    channels; its path."""
+    source = {
+        "interval": f"{args.interval:g}s",
+        "timeout": f"{args.timeout:g}s",
+        "concurrency": args.concurrency,
+        "budget": args.budget,
+        "budget_window": "5m",
+        "retries": args.retries,
+        "max_failures": 3,
+    }
+    prefixes = [
+        f"{{prefix: {w.prefix}, origins: [{', '.join(map(str, w.origins))}],"
         f" description: {w.kind} {i}, labels: {{team: t{i % 8}}}}}"
         for i, w in enumerate(watched)
     ]
-    lines += [
-        "rules:",
-        "  - {name: rpki-invalid, type: rpki_invalid, severity: critical}",
-        "  - {name: unexpected-origin, type: unexpected_origin, severity: critical,"
+    rules = [
+        RPKI_INVALID,
+        "{name: unexpected-origin, type: unexpected_origin, severity: critical,"
         " min_visibility: 0.01, min_peers: 2}",
-        "  - {name: low-visibility, type: visibility_below, threshold: 0.8, for: 1m,"
+        "{name: low-visibility, type: visibility_below, threshold: 0.8, for: 1m,"
         " severity: warning}",
         # The answers' timestamps date from their generation: generous ages keep hours-long
         # runs from turning every prefix stale halfway through.
-        "  - {name: stale-collectors, type: stale_collector, max_age: 6h, severity: warning}",
-        "  - {name: stale-radar, type: stale_data, max_age: 6h, severity: warning}",
-        f'http: {{listen: "127.0.0.1:{port}"}}',
-        f'state: {{path: "{path.parent / "state.db"}"}}',
+        "{name: stale-collectors, type: stale_collector, max_age: 6h, severity: warning}",
+        "{name: stale-radar, type: stale_data, max_age: 6h, severity: warning}",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    text = daemon_yaml(
+        base_url, prefixes, rules, source=source, port=port, state=folder / "state.db"
+    )
+    return write_config(folder, text)
 
 
 # --- the daemon and what it shows ------------------------------------------------------------
@@ -673,8 +675,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_dir, fake:
         tmp = Path(tmp_dir)
         port = free_port()
-        config = tmp / "config.yaml"
-        write_config(config, fake.base_url, watched, args, port)
+        config = daemon_config(tmp, fake.base_url, watched, args, port)
         profiler = ("-m", "cProfile", "-o", str(args.profile)) if args.profile else ()
         daemon = DaemonProcess(tmp, config, log_level=args.log_level, interpreter_args=profiler)
         try:

@@ -1,16 +1,20 @@
-"""Small hand-built model objects for unit tests (synthetic: no real Radar answer is public)."""
+"""Small hand-built model objects for tests (synthetic: no real Radar answer is public): answers,
+states and alerts as of NOW, and the alert events the notifier gets."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
 from monitor.config import parse_config
+from monitor.core.evidence import Evidence, OriginEvidence
 from monitor.core.finding import Finding, Severity
-from monitor.core.lifecycle import Alert, AlertBook, AlertState
+from monitor.core.lifecycle import Alert, AlertBook, AlertEvent, AlertState, EventKind
 from monitor.core.observation import (
     AsInfo,
     CollectorView,
@@ -129,3 +133,95 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{bound_port(runner)}"
     finally:
         await runner.cleanup()
+
+
+# --- alert events, as the notifier gets them ------------------------------------------
+
+HOSTILE = "<!channel> [click](http://evil) <script> @here <@U123> <http://evil|click>"
+
+
+def make_evidence(prefix: str = "192.0.2.0/24", as_name: str = "EVIL-NET") -> Evidence:
+    """What Radar showed: the expected AS64500 and a hijacking AS666, four sample paths."""
+    return Evidence(
+        prefix=prefix,
+        description="Example anycast service",
+        expected_origins=(64500,),
+        origins=(
+            OriginEvidence(64500, "EXAMPLE-NET", "US", "valid", 950, 1000, 0.95, True),
+            OriginEvidence(666, as_name, "RU", "invalid", 120, 1000, 0.12, False),
+        ),
+        visibility=0.95,
+        visible_peers=950,
+        total_peers=1000,
+        sample_paths=(
+            ((6447, 3356, 64500), "route-views2"),
+            ((6939, 666), "rrc00"),
+            ((174, 64500), "rrc01"),
+            ((1299, 64500), "rrc03"),
+        ),
+        data_time=NOW - timedelta(seconds=30),
+    )
+
+
+def make_event(
+    kind: EventKind = EventKind.FIRING,
+    *,
+    rule: str = "unexpected-origin",
+    severity: Severity = Severity.CRITICAL,
+    prefix: str = "192.0.2.0/24",
+    origin: int | None = 666,
+    as_name: str = "EVIL-NET",
+    firing_for: timedelta = timedelta(0),
+) -> AlertEvent:
+    """An event about `prefix`, `firing_for` after the alert fired at NOW."""
+    finding = Finding(
+        rule=rule,
+        type=rule.replace("-", "_"),
+        severity=severity,
+        prefix=prefix,
+        message=f"{prefix} originated by unexpected AS666 ({as_name}), "
+        "seen by 12.0% of peers (120/1000); expected AS64500",
+        origin=origin,
+        labels={"team": "netops"},
+    )
+    at = NOW + firing_for
+    resolved = kind is EventKind.RESOLVED
+    alert = Alert(
+        finding=finding,
+        state=AlertState.RESOLVED if resolved else AlertState.FIRING,
+        started_at=NOW - timedelta(minutes=1),
+        last_seen=at,
+        fired_at=NOW,
+        resolved_at=at if resolved else None,
+        notified_at=NOW,
+        evidence=make_evidence(prefix, as_name),
+    )
+    return AlertEvent(kind, alert, at)
+
+
+def burst(n: int) -> list[AlertEvent]:
+    """`n` events on distinct prefixes: three quarters firing, the rest resolved."""
+    return [
+        make_event(
+            EventKind.RESOLVED if i % 4 == 3 else EventKind.FIRING,
+            rule="visibility-below" if i % 2 else "unexpected-origin",
+            severity=Severity.WARNING if i % 2 else Severity.CRITICAL,
+            prefix=f"10.{i // 256}.{i % 256}.0/24",
+            firing_for=timedelta(minutes=5),
+        )
+        for i in range(n)
+    ]
+
+
+def live(kind: EventKind, fired: datetime, at: datetime, **kw: Any) -> AlertEvent:
+    """`make_event`'s alert, fired at `fired`, as of `at` (resolved then for RESOLVED)."""
+    event = make_event(kind, **kw)
+    alert = replace(
+        event.alert,
+        started_at=fired - timedelta(seconds=30),
+        fired_at=fired,
+        last_seen=at,
+        notified_at=fired,
+        resolved_at=at if kind is EventKind.RESOLVED else None,
+    )
+    return AlertEvent(kind, alert, at)

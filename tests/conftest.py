@@ -1,14 +1,16 @@
-"""Fixtures shared by the end-to-end tests: notification endpoints and daemon processes."""
+"""Fixtures for both lanes: global logging restored after every test, and stub notifiers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests.daemon_harness import DaemonProcess
-from tests.receivers import LoopThread, Mailbox, Receiver, SmtpServer
+from testkit.receivers import Receiver
+from tests.notifying import Stub
 
 
 @pytest.fixture(autouse=True)
@@ -24,31 +26,21 @@ def isolated_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(old)
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.stop()
-
-
 @pytest.fixture
-def receiver(loop: LoopThread) -> Iterator[Receiver]:
-    r = Receiver()
-    loop.run(r.start())
-    yield r
-    loop.run(r.stop())
+async def stub() -> AsyncIterator[Callable[..., Stub]]:
+    """Makes `Stub` notifiers (running) that post to one receiver on the test's loop."""
+    receiver = Receiver()
+    await receiver.start()
+    made: list[Stub] = []
 
+    def make(**kw: Any) -> Stub:
+        made.append(Stub(receiver, **kw))
+        made[-1].task = asyncio.create_task(made[-1].notifier.run())
+        return made[-1]
 
-@pytest.fixture
-def smtp(loop: LoopThread) -> Iterator[SmtpServer]:
-    server = SmtpServer(Mailbox())
-    yield server
-    loop.run(server.stop())
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
+    yield make
+    for s in made:
+        assert s.task is not None
+        s.task.cancel()
+        await asyncio.gather(s.task, return_exceptions=True)
+    await receiver.stop()

@@ -1,0 +1,63 @@
+"""The `demo` and `test-notify` commands, run for real."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from testkit.daemon import http_get
+from testkit.receivers import Receiver, free_port
+from testkit.waiting import wait_for
+
+
+def test_demo_runs_offline_serves_the_page_and_prints_notifications(tmp_path: Path) -> None:
+    port = free_port()
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "demo", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        try:
+            wait_for(lambda: "FIRING" in out.read_text(), within=60, what="a printed notification")
+            status, page = http_get(port, "/")
+            assert status == 200
+            assert "104.244.42.0/24" in page and "129.134.30.0/23" in page
+            assert "AS8342" in out.read_text()  # the reconstructed hijacker
+        finally:
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(20)
+    assert code == 0
+    assert "reconstructed incidents, no network" in out.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.out"]  # state went to a temp folder
+
+
+def test_test_notify_reports_per_channel(tmp_path: Path, receiver: Receiver) -> None:
+    config = tmp_path / "config.yaml"
+    dead = free_port()
+    config.write_text(
+        f"""
+prefixes: [{{prefix: 192.0.2.0/24, origins: [64500]}}]
+rules: [{{name: rpki, type: rpki_invalid, severity: critical}}]
+notifications:
+  channels:
+    - {{name: hooks, url: "{receiver.url("hooks", "user:s3cr3tpw")}"}}
+    - {{name: broken, url: "json://127.0.0.1:{dead}/x"}}
+"""
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "test-notify", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert lines["hooks"].startswith("delivered")
+    assert lines["broken"].startswith("FAILED")
+    assert receiver.at("hooks") and "test notification" in receiver.at("hooks")[0].doc["message"]
+    assert "s3cr3tpw" not in result.stdout + result.stderr

@@ -1,0 +1,331 @@
+"""contrib/ against the real daemon: it polls the fake Radar in a state where every rule's
+condition holds, Debian's `prometheus` scrapes it and loads the rules, and each rule expression
+and every dashboard query must return samples through the HTTP API (promtool checks the files in
+test_contrib_promtool.py; tests/unit/test_contrib.py reads them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testkit.answers import OriginSpec
+from testkit.config import (
+    FAST_POLLING,
+    RPKI_INVALID,
+    STALE_COLLECTORS,
+    STALE_RADAR,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    write_config,
+)
+from testkit.daemon import DaemonProcess, http_get, metric
+from testkit.fakeradar import FakeRadar
+from testkit.receivers import free_port
+from testkit.waiting import wait_for
+from tests.contrib_files import dashboard, panel_targets, rules
+from tests.e2e.servers import Prometheus
+from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, VICTIM
+from tests.tools import require_tool
+
+METRIC_NAME = re.compile(r"\bradar_monitor_[a-z_]+")
+#: Sample names a family of each type produces in the text format.
+SAMPLE_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "summary": ("", "_count", "_sum", "_created"),
+    "gauge": ("",),
+    "untyped": ("",),
+}
+#: Grafana's variables, as the dashboard is used: every prefix, Grafana's usual intervals.
+GRAFANA_VARIABLES = {
+    "$prefix": ".*",
+    "$__rate_interval": "1m",
+    "$__interval": "15s",
+    "$__range": "5m",
+}
+
+LOW = "203.0.113.0/24"
+FAILING = "2001:db8::/32"
+PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
+STALE_COLLECTOR = "rrc00"
+
+
+def grafana_to_promql(expr: str) -> str:
+    """`expr` with Grafana's variables replaced as Grafana would (every prefix selected)."""
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    assert "$" not in expr, f"unsubstituted variable in {expr!r}"
+    return expr
+
+
+# --- against the running daemon ------------------------------------------------------------------
+
+
+def daemon_config(
+    tmp: Path, fake: FakeRadar, port: int, dead_port: int, threshold: str = "0.8"
+) -> str:
+    """The daemon's config: every rule type, one channel that cannot deliver, no database."""
+    prefixes = [f"{{prefix: {p}, origins: [{asn}]}}" for p, asn in PREFIXES.items()]
+    low = (
+        f"{{name: low-visibility, type: visibility_below, threshold: {threshold},"
+        " severity: warning}"
+    )
+    # Nothing listens on the channel's port: every delivery fails and the outbox fills.
+    # The state database lies under a regular file: it cannot be created (memory only).
+    (tmp / "not-a-directory").write_text("")
+    return daemon_yaml(
+        fake.base_url,
+        prefixes,
+        [RPKI_INVALID, UNEXPECTED_ORIGIN, low, STALE_COLLECTORS, STALE_RADAR],
+        source={**FAST_POLLING, "max_failures": 2},
+        notifications=[
+            "group_wait: 0.2s",
+            "max_backoff: 1s",
+            "channels:",
+            f'  - {{name: pager, url: "json://127.0.0.1:{dead_port}/hook"}}',
+        ],
+        port=port,
+        state=tmp / "not-a-directory" / "state.db",
+    )
+
+
+class Stack:
+    """The fake Radar and the daemon polling it, with their temp dir."""
+
+    def __init__(self, tmp: Path, fake: FakeRadar, daemon: DaemonProcess, port: int) -> None:
+        self.tmp = tmp
+        self.fake = fake
+        self.daemon = daemon
+        self.port = port
+
+    @property
+    def instance(self) -> str:
+        """The daemon's scrape target, as Prometheus labels it."""
+        return f"127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The daemon watching four prefixes in a state where every rule's condition holds."""
+    tmp = tmp_path_factory.mktemp("contrib")
+    with FakeRadar() as fake:
+        # rrc00 is two hours behind in every answer, so its freshest view is stale too.
+        stale: dict[str, Any] = {
+            "collector_age": {STALE_COLLECTOR: timedelta(hours=2)},
+            "n_routes": 100,
+        }
+        fake.set_prefix(CLEAN, CLEAN_ORIGINS, **stale)
+        fake.set_prefix(VICTIM, HIJACK, **stale)
+        old = datetime.now(UTC) - timedelta(minutes=20)
+        fake.set_prefix(LOW, [OriginSpec(64502, ratio=0.3)], data_time=old, **stale)
+        fake.set_fault("500", prefix=FAILING)
+        port, dead_port = free_port(), free_port()
+        config = write_config(tmp, daemon_config(tmp, fake, port, dead_port))
+        daemon = DaemonProcess(tmp, config).start()
+        try:
+            daemon.wait_ready()
+            # A rejected reload: the daemon keeps the old configuration and says so.
+            config.write_text(daemon_config(tmp, fake, port, dead_port, threshold="1.5"))
+            daemon.signal(signal.SIGHUP)
+            wait_for(
+                lambda: metric(port, "radar_monitor_config_last_reload_successful") == 0,
+                what="the rejected reload",
+            )
+            wait_for(
+                lambda: metric(port, "radar_monitor_notifications_total{") is not None,
+                what="a failed notification",
+            )
+            yield Stack(tmp, fake, daemon, port)
+        finally:
+            daemon.close()
+
+
+def exported_names(exposition: str) -> set[str]:
+    """Every sample name the families in a /metrics text can produce."""
+    names: set[str] = set()
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, family, kind = line.split()
+            base = family.removesuffix("_total") if kind == "counter" else family
+            names.update(base + suffix for suffix in SAMPLE_SUFFIXES[kind])
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return names
+
+
+def test_rules_and_panels_use_only_metrics_the_daemon_exports(stack: Stack) -> None:
+    status, body = http_get(stack.port, "/metrics")
+    assert status == 200
+    exported = exported_names(body)
+    assert "radar_monitor_api_request_duration_seconds_bucket" in exported
+    used: dict[str, set[str]] = {}
+    for rule in rules():
+        for name in METRIC_NAME.findall(rule["expr"]):
+            used.setdefault(name, set()).add(f"rule {rule['alert']}")
+    for title, expr in panel_targets(dashboard()):
+        for name in METRIC_NAME.findall(expr):
+            used.setdefault(name, set()).add(f"panel {title!r}")
+    variable = next(v for v in dashboard()["templating"]["list"] if v["name"] == "prefix")
+    for name in METRIC_NAME.findall(variable["query"]):
+        used.setdefault(name, set()).add("variable prefix")
+    unknown = {name: sorted(where) for name, where in used.items() if name not in exported}
+    assert not unknown, f"not exported by the daemon: {unknown}"
+    assert len(used) >= 20  # the regex really found the metrics
+
+
+# --- against a real Prometheus -------------------------------------------------------------------
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """Local addresses of the TCP sockets `pid` listens on (Linux /proc), e.g. 7F000001."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                found.add(fields[1].split(":")[0])
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack) -> Iterator[Prometheus]:
+    server = Prometheus(require_tool("prometheus"), stack.tmp / "prometheus", stack.instance)
+    try:
+        wait_for(server.ready, within=20, what="prometheus to be ready")
+        up = f'up{{job="radar-monitor",instance="{stack.instance}"}}'
+        wait_for(
+            lambda: server.query(f"count_over_time({up}[1m]) >= 4 and {up} == 1"),
+            within=20,
+            what="a few successful scrapes of the daemon",
+        )
+        yield server
+    finally:
+        server.close()
+
+
+def labels_of(result: list[dict[str, Any]], *names: str) -> set[tuple[str, ...]]:
+    return {tuple(r["metric"].get(n, "") for n in names) for r in result}
+
+
+def test_prometheus_listens_on_loopback_only(prometheus: Prometheus) -> None:
+    if not Path("/proc/self/net/tcp").exists():
+        pytest.skip("no /proc to read listening sockets from")
+    addresses = listening_addresses(prometheus.proc.pid)
+    assert addresses and addresses <= LOOPBACK, addresses
+
+
+def test_prometheus_loads_every_rule_and_raises_the_alerts(
+    prometheus: Prometheus, stack: Stack
+) -> None:
+    loaded = [r for g in prometheus.get("/api/v1/rules")["groups"] for r in g["rules"]]
+    assert sorted(r["name"] for r in loaded) == sorted(r["alert"] for r in rules())
+    # Every alert whose condition holds now is pending or firing in Prometheus itself (the
+    # two others need the monitor gone or ten minutes without a fetch; see below).
+    expected = {r["alert"] for r in rules()} - {"RadarMonitorAbsent", "RadarMonitorNotPolling"}
+
+    def active() -> dict[str, list[dict[str, Any]]]:
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for alert in prometheus.get("/api/v1/alerts")["alerts"]:
+            by_name.setdefault(alert["labels"]["alertname"], []).append(alert)
+        return by_name
+
+    wait_for(lambda: expected <= set(active()), within=20, what=f"alerts {sorted(expected)}")
+    for rule in prometheus.get("/api/v1/rules")["groups"]:
+        for r in rule["rules"]:
+            assert r["health"] == "ok" and not r.get("lastError"), r
+    [hijack] = active()["RadarMonitorRpkiInvalidOrigin"]
+    assert hijack["state"] == "firing"  # no `for`: fires at the first evaluation
+    assert hijack["labels"]["severity"] == "critical"
+    assert hijack["annotations"]["summary"] == f"RPKI-invalid origin AS666 for {VICTIM}"
+    assert "40% of the collector peers" in hijack["annotations"]["description"]
+
+
+def test_every_rule_expression_holds_against_the_real_daemon(
+    prometheus: Prometheus, stack: Stack
+) -> None:
+    exprs = {r["alert"]: r["expr"] for r in rules()}
+    me, dead = stack.instance, prometheus.dead_target
+    expected = {
+        "RadarMonitorRpkiInvalidOrigin": (("prefix", "origin"), {(VICTIM, "666")}),
+        "RadarMonitorUnexpectedOrigin": (("prefix", "origin"), {(VICTIM, "666")}),
+        "RadarMonitorLowVisibility": (("prefix",), {(VICTIM,), (LOW,)}),
+        "RadarMonitorCollectorStale": (("collector", "stream"), {(STALE_COLLECTOR, "realtime")}),
+        "RadarMonitorRadarDataStale": (("prefix",), {(LOW,)}),
+        "RadarMonitorDown": (("instance",), {(dead,)}),
+        "RadarMonitorPrefixFetchFailing": (("prefix",), {(FAILING,)}),
+        "RadarMonitorApiErrors": (("instance",), {(me,)}),
+        "RadarMonitorNotificationQueueStuck": (("instance",), {(me,)}),
+        "RadarMonitorNotificationsFailing": (("instance", "channel"), {(me, "pager")}),
+        "RadarMonitorConfigReloadFailed": (("instance",), {(me,)}),
+        "RadarMonitorStatePersistenceFailing": (("instance",), {(me,)}),
+    }
+    results: dict[str, set[tuple[str, ...]]] = {}
+
+    def evaluate() -> bool:
+        for name, (labels, _) in expected.items():
+            results[name] = labels_of(prometheus.query(exprs[name]), *labels)
+        return all(results[name] == want for name, (_, want) in expected.items())
+
+    try:
+        wait_for(evaluate, within=20, what="every rule's condition")
+    except AssertionError:
+        wrong = {n: (results[n], w) for n, (_, w) in expected.items() if results[n] != w}
+        raise AssertionError(f"rule results (got, expected): {wrong}") from None
+
+    # RadarMonitorNotPolling needs ten minutes without a successful fetch: evaluated as of
+    # eleven minutes from now (the long lookback keeps today's samples in sight), it holds
+    # for every prefix that was ever fetched; the failing one never was (no series).
+    later = prometheus.query(exprs["RadarMonitorNotPolling"], at=time.time() + 660)
+    assert labels_of(later, "prefix") == {(CLEAN,), (VICTIM,), (LOW,)}
+    assert prometheus.query(exprs["RadarMonitorNotPolling"]) == []
+
+    # RadarMonitorAbsent: silent while the monitor is scraped; the same expression for a job
+    # nobody scrapes returns the one sample the alert would carry.
+    absent = exprs["RadarMonitorAbsent"]
+    assert prometheus.query(absent) == []
+    gone = prometheus.query(absent.replace('job="radar-monitor"', 'job="radar-monitor-gone"'))
+    assert [r["metric"] for r in gone] == [{"job": "radar-monitor-gone"}]
+
+
+def test_every_dashboard_query_returns_data(prometheus: Prometheus, stack: Stack) -> None:
+    targets = sorted(set(panel_targets(dashboard())))
+    empty: list[tuple[str, str]] = []
+
+    def evaluate() -> bool:
+        empty[:] = [(t, e) for t, e in targets if not prometheus.query(grafana_to_promql(e))]
+        return not empty
+
+    try:
+        wait_for(evaluate, within=20, what="data for every panel")
+    except AssertionError:
+        raise AssertionError(f"panels without data: {empty}") from None
+    # The prefix variable offers every configured prefix, fetched successfully or not.
+    variable = next(v for v in dashboard()["templating"]["list"] if v["name"] == "prefix")
+    match = re.fullmatch(r"label_values\((\w+), prefix\)", variable["query"])
+    assert match is not None
+    values = prometheus.get("/api/v1/label/prefix/values", **{"match[]": match[1]})
+    assert set(values) == set(PREFIXES)
+    assert len(targets) >= 30

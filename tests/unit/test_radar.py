@@ -1,0 +1,194 @@
+"""The Radar client against the fake server: errors classified, retries bounded, budget kept."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor import __version__
+from monitor.ops.secret import Secret
+from monitor.settings import SourceConfig
+from monitor.sources.base import ApiError, AuthError, BadAnswerError, TooLargeError, TransientError
+from monitor.sources.radar_client import USER_AGENT, RadarClient, RequestBudget, load_token
+from monitor.sources.radar_routes import RadarRoutes
+from testkit.answers import OriginSpec
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+
+PREFIX = "192.0.2.0/24"
+TOKEN = Secret(DEFAULT_TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def scenario(fake: FakeRadar) -> None:
+    fake.retry_after, fake.delay = 1, 30.0
+    fake.set_prefix(PREFIX, [OriginSpec(64500, ratio=0.9)], n_routes=300)
+
+
+def client(fake: FakeRadar, token: Secret | None = TOKEN, **settings: float) -> RadarRoutes:
+    base = {"timeout": 2.0, "retries": 2, "backoff_base": 0.05, "backoff_max": 0.1}
+    base.update(settings)
+    config = SourceConfig(base_url=fake.base_url, **base)  # type: ignore[arg-type]
+    return RadarRoutes(RadarClient(config, token))
+
+
+async def test_fetch_decodes_and_sends_bearer_and_user_agent(fake: FakeRadar) -> None:
+    async with client(fake) as c:
+        answer = await c.fetch(PREFIX)
+    assert [o.origin for o in answer.origins] == [64500]
+    assert len(answer.routes) == 300
+    assert fake.requests[-1].has_auth  # a wrong or missing token would have been a 403
+    assert fake.requests[-1].user_agent == USER_AGENT
+    assert USER_AGENT.startswith(f"radar-monitor/{__version__} ")
+
+
+async def test_unknown_prefix_is_seen_by_nobody_not_an_error(fake: FakeRadar) -> None:
+    async with client(fake) as c:
+        answer = await c.fetch("198.51.100.0/24")
+    assert answer.origins == () and answer.routes == ()
+
+
+@pytest.mark.parametrize("token", [Secret("wrong-token"), Secret("")])
+async def test_bad_token_is_auth_error_not_retried(fake: FakeRadar, token: Secret) -> None:
+    async with client(fake, token=token) as c:
+        with pytest.raises(AuthError, match="authentication failed") as info:
+            await c.fetch(PREFIX)
+    assert "10000" in str(info.value) or "6003" in str(info.value)
+    assert "token_file" in str(info.value)  # says how to provide one
+    assert len(fake.requests) == 1
+
+
+async def test_missing_token_fails_without_a_request(fake: FakeRadar) -> None:
+    async with client(fake, token=None) as c:
+        with pytest.raises(AuthError, match="no API token"):
+            await c.fetch(PREFIX)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("fault", ["500", "502_html", "truncated", "drop"])
+async def test_transient_faults_are_retried_then_succeed(fake: FakeRadar, fault: str) -> None:
+    fake.set_fault(fault, count=2)  # type: ignore[arg-type]
+    async with client(fake) as c:
+        answer = await c.fetch(PREFIX)
+    assert answer.origins[0].origin == 64500
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "words"),
+    [
+        ("500", TransientError, "HTTP 500"),
+        ("502_html", TransientError, "HTML error page"),
+        ("truncated", TransientError, "not JSON"),
+        ("success_false", ApiError, "2001"),
+        ("success_false_200", ApiError, "Radar refused"),
+        ("wrong_types", BadAnswerError, "$.result"),
+        ("huge", TooLargeError, "cap"),
+        ("huge_chunked", TooLargeError, "cap"),
+    ],
+)
+async def test_errors_are_typed_and_retries_bounded(
+    fake: FakeRadar, fault: str, error: type[Exception], words: str
+) -> None:
+    fake.set_fault(fault)  # type: ignore[arg-type]
+    async with client(fake) as c:
+        with pytest.raises(error) as info:
+            await c.fetch(PREFIX)
+    assert words in str(info.value)
+    expected = 3 if issubclass(error, TransientError) else 1
+    assert len(fake.requests) == expected
+
+
+async def test_timeout_is_a_total_deadline_even_for_a_trickle(fake: FakeRadar) -> None:
+    fake.trickle_interval = 0.1  # a byte every 0.1 s: no single read ever times out
+    fake.set_fault("trickle")
+    started = time.monotonic()
+    async with client(fake, timeout=0.8, retries=0) as c:
+        with pytest.raises(TransientError, match=r"no complete answer within 0\.8s"):
+            await c.fetch(PREFIX)
+    assert time.monotonic() - started < 3
+
+
+async def test_429_waits_for_retry_after_and_pauses_everyone(fake: FakeRadar) -> None:
+    fake.retry_after = 1
+    fake.set_fault("429", count=1)
+    async with client(fake) as c:
+        first = asyncio.create_task(c.fetch(PREFIX))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(c.fetch(PREFIX))
+        await asyncio.gather(first, second)
+    limited_at = fake.requests[0].at
+    later = [r.at for r in fake.requests[1:]]
+    assert len(later) == 2
+    assert min(later) >= limited_at + 1.0  # nobody asked again before Retry-After expired
+
+
+async def test_connection_refused_is_transient() -> None:
+    settings = SourceConfig(base_url="http://127.0.0.1:9/client/v4", retries=1, backoff_base=0.01)
+    async with RadarRoutes(RadarClient(settings, TOKEN)) as c:
+        with pytest.raises(TransientError, match="connection failed"):
+            await c.fetch(PREFIX)
+
+
+async def test_concurrency_cap(fake: FakeRadar) -> None:
+    fake.latency = 0.2
+    async with client(fake, concurrency=3) as c:
+        await asyncio.gather(*(c.fetch(PREFIX) for _ in range(9)))
+    assert fake.in_flight_max == 3
+
+
+async def test_budget_never_exceeded_within_window() -> None:
+    clock = [0.0]
+    budget = RequestBudget(limit=5, window=10.0, clock=lambda: clock[0])
+    for _ in range(5):
+        await budget.acquire()
+    blocked = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0.05)
+    assert not blocked.done() and budget.used == 5
+    clock[0] = 10.0  # the first five starts leave the window
+    await asyncio.wait_for(blocked, 2)
+    assert budget.used == 1
+
+
+async def test_client_budget_holds_requests(fake: FakeRadar) -> None:
+    async with client(fake, budget=3, budget_window=1.0) as c:
+        await asyncio.gather(*(c.fetch(PREFIX) for _ in range(6)))
+    starts = sorted(r.at for r in fake.requests)
+    for i in range(len(starts) - 3):
+        assert starts[i + 3] - starts[i] >= 0.99  # never more than 3 within any second
+
+
+async def test_token_never_in_errors_logs_or_repr(
+    fake: FakeRadar, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = Secret("s3cr3t-token-value")
+    caplog.set_level(logging.DEBUG)
+    fake.set_fault("500", count=1)
+    async with client(fake, token=secret) as c:
+        with pytest.raises(AuthError) as info:
+            await c.fetch(PREFIX)
+        assert "s3cr3t" not in repr(c)
+    assert "s3cr3t" not in str(info.value) and "s3cr3t" not in repr(info.value)
+    assert "s3cr3t" not in caplog.text
+    assert "s3cr3t" not in repr(secret) and "s3cr3t" not in f"{secret}"
+
+
+def test_token_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "from-env")
+    assert load_token(None) == Secret("from-env")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "cloudflare-api-token").write_text("from-credential\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert load_token(None) == Secret("from-credential")
+    token_file = tmp_path / "token"
+    token_file.write_text("  from-file\n")
+    assert load_token(token_file) == Secret("from-file")
+    with pytest.raises(AuthError, match="cannot read token file"):
+        load_token(tmp_path / "missing")
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    assert load_token(None) is None

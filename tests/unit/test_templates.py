@@ -1,0 +1,180 @@
+"""Notification text: full detail for one alert, one summary for a burst, hostile text defused."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.core.finding import Finding, Severity
+from monitor.core.lifecycle import Alert, AlertEvent, AlertState, EventKind
+from monitor.core.measures import duration
+from monitor.sinks.templates import DETAIL_LIMIT, neutralise, render
+from tests.builders import HOSTILE, NOW, burst, make_event
+
+
+def test_single_firing_event_has_full_detail() -> None:
+    title, body = render([make_event()])
+    assert title == "[CRITICAL] FIRING: unexpected-origin 192.0.2.0/24 (AS666)"
+    for expected in (
+        "FIRING: unexpected-origin 192.0.2.0/24 (AS666 EVIL-NET)",
+        "Prefix: 192.0.2.0/24 (Example anycast service)",
+        "Rule: unexpected-origin (unexpected_origin), severity CRITICAL",
+        "Finding: 192.0.2.0/24 originated by unexpected AS666 (EVIL-NET)",
+        "Expected origins: AS64500 EXAMPLE-NET (US)",
+        "AS64500 EXAMPLE-NET (US): expected, RPKI valid, seen by 95.0% of peers (950/1000)",
+        "AS666 EVIL-NET (RU): UNEXPECTED, RPKI invalid, seen by 12.0% of peers (120/1000)",
+        "Visibility through expected origins: 95.0% (950/1000 peers)",
+        "6447 3356 64500 (via route-views2)",
+        "6939 666 (via rrc00)",
+        "174 64500 (via rrc01)",
+        "Radar data time: 2026-11-28 11:59:30 UTC",
+        "Labels: team=netops",
+        "https://radar.cloudflare.com/routing/prefix/192.0.2.0/24",
+        "https://bgp.tools/prefix/192.0.2.0/24",
+        "https://stat.ripe.net/192.0.2.0/24",
+    ):
+        assert expected in body
+    assert "rrc03" not in body  # at most three sample paths
+
+
+def test_resolved_event_says_resolved_with_duration() -> None:
+    event = make_event(EventKind.RESOLVED, firing_for=timedelta(hours=1, minutes=2))
+    title, body = render([event])
+    assert title == "[CRITICAL] RESOLVED: unexpected-origin 192.0.2.0/24 (AS666)"
+    assert body.startswith("RESOLVED after 1h2m: ")
+    assert "Resolved: 2026-11-28 13:02:00 UTC" in body
+
+
+def test_repeat_event_says_how_long_it_fires() -> None:
+    title, body = render([make_event(EventKind.REPEAT, firing_for=timedelta(hours=4))])
+    assert title.startswith("[CRITICAL] REPEAT: ")
+    assert body.startswith("REPEAT (firing for 4h): ")
+
+
+def test_source_wide_finding_without_evidence_renders_without_links() -> None:
+    finding = Finding(
+        "stale-collector",
+        "stale_collector",
+        Severity.WARNING,
+        None,
+        "collector rrc00 is 2h behind",
+        collector="rrc00",
+    )
+    alert = Alert(finding, AlertState.FIRING, NOW, NOW, fired_at=NOW)
+    title, body = render([AlertEvent(EventKind.FIRING, alert, NOW)])
+    assert title == "[WARNING] FIRING: stale-collector rrc00"
+    assert "collector rrc00 is 2h behind" in body
+    assert "https://" not in body
+
+
+def test_burst_becomes_one_summary_with_a_capped_list() -> None:
+    events = burst(200)
+    title, body = render(events)
+    assert title == "[200 alerts] 150 firing, 50 resolved"
+    assert body.startswith("200 alerts: 150 firing, 50 resolved\n")
+    assert "By severity: 100 critical, 100 warning" in body
+    assert "By rule: unexpected-origin 100, visibility-below 100" in body
+    detail_lines = [line for line in body.splitlines() if line.startswith(("FIRING", "RESOLVED"))]
+    assert len(detail_lines) == DETAIL_LIMIT
+    # Firing critical alerts come first; the resolved ones are among those only counted.
+    assert all(line.startswith("FIRING [CRITICAL]") for line in detail_lines)
+    assert body.endswith(f"… and {200 - DETAIL_LIMIT} more (130 firing, 50 resolved)")
+    assert len(body) < 10_000
+
+
+def test_small_group_shows_every_alert_in_full() -> None:
+    events = [
+        make_event(prefix="192.0.2.0/24"),
+        make_event(EventKind.RESOLVED, prefix="198.51.100.0/24", firing_for=timedelta(minutes=62)),
+        make_event(EventKind.REPEAT, prefix="203.0.113.0/24", firing_for=timedelta(hours=4)),
+    ]
+    title, body = render(events)
+    assert title == "[3 alerts] 1 firing, 1 still firing, 1 resolved"
+    assert "RESOLVED after 1h2m: unexpected-origin 198.51.100.0/24 (AS666 EVIL-NET)" in body
+    assert body.count("Observed origins:") == 3
+    assert body.count("Sample AS paths:") == 3
+    assert "Radar: https://radar.cloudflare.com/routing/prefix/203.0.113.0/24" in body
+
+
+def test_larger_group_lists_every_alert_with_its_radar_link() -> None:
+    events = [
+        make_event(prefix="192.0.2.0/24"),
+        make_event(EventKind.RESOLVED, prefix="198.51.100.0/24", firing_for=timedelta(minutes=62)),
+        make_event(EventKind.REPEAT, prefix="203.0.113.0/24", firing_for=timedelta(hours=4)),
+        make_event(prefix="192.0.2.0/25"),
+    ]
+    title, body = render(events)
+    assert title == "[4 alerts] 2 firing, 1 still firing, 1 resolved"
+    assert (
+        "RESOLVED after 1h2m [CRITICAL] unexpected-origin 198.51.100.0/24 (AS666 EVIL-NET)" in body
+    )
+    assert "REPEAT (firing for 4h) [CRITICAL]" in body
+    assert "  https://radar.cloudflare.com/routing/prefix/203.0.113.0/24" in body
+    assert "more" not in body
+
+
+def test_render_refuses_an_empty_group() -> None:
+    with pytest.raises(ValueError):
+        render([])
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (45, "45s"),
+        (60, "1m"),
+        (330, "5m30s"),
+        (3600, "1h"),
+        (3720, "1h2m"),
+        (3725, "1h2m"),
+        (90000, "1d1h"),
+        (86400 * 3, "3d"),
+    ],
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_neutralise_defuses_mentions_links_and_controls() -> None:
+    text = neutralise(HOSTILE + "\n Fake: line\x1b[31m\u202e @everyone @channel")
+    for bad in (
+        "<!channel>",
+        "<@U123>",
+        "<http",
+        "](http",
+        "<script>",
+        "@here",
+        "@everyone",
+        "@channel",
+        "\n",
+        "\x1b",
+        "\u202e",
+    ):
+        assert bad not in text
+    assert "\u2039!channel\u203a" in text  # still readable to a human
+    assert "\uff3bclick\uff3d(http://evil)" in text
+
+
+def test_hostile_as_name_is_neutralised_in_messages() -> None:
+    for events in ([make_event(as_name=HOSTILE)], [make_event(as_name=HOSTILE)] * 2):
+        title, body = render(events)
+        for bad in ("<!channel>", "[click](", "<script>", "@here", "<@U123>", "|click>"):
+            assert bad not in title + body
+
+
+def test_neutralise_caps_length() -> None:
+    assert len(neutralise("A" * 10_000)) <= 300
+    assert neutralise("A" * 10, limit=5) == "AAAA…"
+
+
+@given(st.text())
+def test_neutralise_never_leaves_markup_or_controls(text: str) -> None:
+    out = neutralise(text)
+    assert not set(out) & set("<>[]\n\r\t")
+    assert all(ch == "\u200d" or unicodedata.category(ch)[0] != "C" for ch in out)
+    assert all(out[i + 1 : i + 2] == "\u200d" for i, ch in enumerate(out) if ch == "@")
