@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.bundled import bundled
+from monitor.cli import main
 from monitor.config import load_config
 from monitor.pipeline import judge
 from monitor.settings import PrefixConfig
@@ -98,3 +99,15 @@ async def test_demo_timeline_shows_the_hijack_then_the_withdrawal() -> None:
     assert fired["104.244.42.0/24"] == [set(), hijack, hijack, set(), set(), *[set()] * 4]
     for prefix in ("129.134.30.0/23", "185.89.218.0/23"):
         assert fired[prefix] == [*[set()] * 5, low, low, set(), set()]
+
+
+def test_once_replays_without_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`once` builds its source as `run` does: a replay config needs no Radar token."""
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    assert main(["once", "--config", str(bundled("demo.yaml"))]) == 0
+    out, err = capsys.readouterr()
+    assert "104.244.42.0/24  ok" in out and "AS13414:valid" in out
+    assert "token" not in err

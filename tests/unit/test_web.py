@@ -89,6 +89,17 @@ async def test_readyz_with_stale_data(http: Http, state: MonitorState) -> None:
     assert (status, body) == (503, "no fresh data: last answer 612s ago\n")
 
 
+async def test_readyz_limit_follows_the_interval_after_a_reload(
+    http: Http, state: MonitorState
+) -> None:
+    state.prefixes[V4].last_success = state.prefixes[V6].last_success = time.time() - 300
+    status, body, _ = await get(http, "/readyz")
+    assert (status, body) == (503, "no fresh data: last answer 300s ago\n")  # 3 x 60 s
+    state.effective_interval = 600.0  # what a reload to `interval: 10m` sets
+    status, body, _ = await get(http, "/readyz")
+    assert (status, body) == (200, "ready\n")
+
+
 async def test_readyz_when_fresh(http: Http) -> None:
     status, body, _ = await get(http, "/readyz")
     assert (status, body) == (200, "ready\n")
