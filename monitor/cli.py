@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -11,12 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor import __version__
-from monitor.config import load_config
+from monitor.config import config_warnings, load_config
+from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
 from monitor.demo import demo_config, print_events
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
-from monitor.report import check_json, check_table, query_csv, query_json, query_table
+from monitor.report import (
+    check_json,
+    check_table,
+    describe_channels,
+    query_csv,
+    query_json,
+    query_table,
+)
 from monitor.settings import DEFAULT_BASE_URL, SourceConfig
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
@@ -26,7 +36,11 @@ from monitor.sources.polling import plan
 from monitor.supervisor import Supervisor
 from monitor.validate import ConfigError, parse_prefix
 
+log = logging.getLogger(__name__)
+
 EXIT_OK, EXIT_FIRED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+#: 128 + SIGPIPE, what a shell reports for a pipeline member its reader closed.
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,8 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"radar-monitor: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AuthError as exc:  # no token, or a token file that cannot be read
-        print(f"radar-monitor: authentication failed: {exc}", file=sys.stderr)
+        print(f"radar-monitor: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
+    except BrokenPipeError:
+        # The reader went away (`once … | head -1`): exit quietly, as grep does. Point stdout
+        # at /dev/null so that the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return 130
 
@@ -108,12 +127,24 @@ def cmd_check(path: Path) -> int:
     config = load_config(path)
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
     print(f"polling: {plan(config.source, len(config.prefixes)).describe(config.source)}")
+    for line in describe_channels(config):
+        print(line)
+    now = datetime.now(UTC)
+    active = [s for s in config.silences if s.active(now)]
+    print(f"silences: {len(active)} active of {len(config.silences)}")
+    for s in active:
+        until = f"until {utc_text(s.ends)}" if s.ends else "with no end"
+        print(f"  {s.comment} ({until})")
+    for warning in config_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_run(path: Path) -> int:
     """Run the daemon until SIGTERM."""
     config = load_config(path)
+    for warning in config_warnings(config):
+        log.warning("%s", warning)
     return asyncio.run(Supervisor(path, config).run())
 
 
@@ -147,7 +178,8 @@ def cmd_test_notify(path: Path) -> int:
     results = asyncio.run(notifier.test_all())
     width = max(len(name) for name in results)
     for name, (ok, detail) in results.items():
-        print(f"{name.ljust(width)}  {'delivered' if ok else 'FAILED'}  {detail}")
+        line = f"{name.ljust(width)}  {'delivered' if ok else 'FAILED'}"
+        print(f"{line}  {detail}" if detail else line)
     return EXIT_OK if all(ok for ok, _ in results.values()) else EXIT_FIRED
 
 
@@ -158,7 +190,7 @@ def cmd_once(path: Path, fmt: str) -> int:
     print(check_json(result) if fmt == "json" else check_table(result))
     auth = result.auth_failure
     if auth is not None:
-        print(f"radar-monitor: authentication failed: {auth.message}", file=sys.stderr)
+        print(f"radar-monitor: {auth.message}", file=sys.stderr)
     for outcome in result.outcomes:
         failure = outcome.failure
         if failure is not None and failure.kind is not ErrorKind.AUTH:
@@ -183,7 +215,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     try:
         view = asyncio.run(_fetch_one(prefix, settings))
     except AuthError as exc:
-        print(f"radar-monitor: authentication failed: {exc}", file=sys.stderr)
+        print(f"radar-monitor: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except SourceError as exc:
         print(f"radar-monitor: {prefix}: {exc}", file=sys.stderr)

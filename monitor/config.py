@@ -25,6 +25,7 @@ from monitor.settings import (
     SourceConfig,
     StateConfig,
 )
+from monitor.sinks.notifier import channel_problem
 from monitor.validate import (
     ConfigError,
     Section,
@@ -269,8 +270,12 @@ def _notifications(s: Section, rules: Mapping[str, Rule]) -> NotificationsConfig
                 type=c.get("type", one_of("apprise", "alertmanager"), "apprise"),
                 severities=frozenset(Severity(v) for v in c.get("severities", _severities, ())),
                 rules=frozenset(c.get("rules", string_list, ())),
+                labels=c.get("labels", labels, {}),
             )
         )
+        problem = channel_problem(channels[-1])
+        if problem is not None:
+            raise ConfigError(c.where("url_file" if c.has("url_file") else "url"), problem)
         c.close()
     cfg = NotificationsConfig(
         repeat_interval=s.get("repeat_interval", parse_duration, 4 * 3600.0),
@@ -355,3 +360,18 @@ def _silence(s: Section, rules: Mapping[str, Rule]) -> Silence:
     m.close()
     s.close()
     return silence
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What is valid but almost certainly not meant: `check` prints these, `run` logs them."""
+    warnings = []
+    if not config.prefixes:
+        warnings.append("no prefixes are watched (prefixes: is empty)")
+    if not config.rules:
+        warnings.append("no rules are configured: nothing will ever fire (rules: is empty)")
+    if not config.notifications.channels:
+        warnings.append(
+            "no notification channels: alerts show in /metrics, /api/v1/alerts and the status "
+            "page, but nobody is told (see notifications.channels)"
+        )
+    return warnings

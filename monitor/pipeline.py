@@ -65,7 +65,7 @@ def judge_failure(
                 "source_auth",
                 Severity.CRITICAL,
                 None,
-                f"Radar rejected the API token: {failure.message}",
+                failure.message,
             )
         )
     if failures >= max_failures:

@@ -16,6 +16,24 @@ from monitor.core.measures import duration, expected_visibility, percent, to_jso
 from monitor.core.observation import PrefixView
 from monitor.core.target import Target
 from monitor.once import CheckResult, PrefixOutcome
+from monitor.settings import Config
+
+
+def describe_channels(config: Config) -> list[str]:
+    """`check`'s lines about the channels: name, type and what routes to each (never the URL)."""
+    channels = config.notifications.channels
+    lines = [f"channels: {len(channels)}"]
+    for c in channels:
+        routing = [
+            "severities " + ", ".join(sorted(c.severities)) if c.severities else "",
+            "rules " + ", ".join(sorted(c.rules)) if c.rules else "",
+            "labels " + ", ".join(f"{k}={v}" for k, v in sorted(c.labels.items()))
+            if c.labels
+            else "",
+        ]
+        shown = "; ".join(r for r in routing if r) or "every alert"
+        lines.append(f"  {c.name} ({c.type}): {shown}")
+    return lines
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -80,7 +98,14 @@ def check_table(result: CheckResult) -> str:
             )
         )
     else:
-        parts.append("No findings.")
+        failed = sum(1 for o in result.outcomes if o.failure is not None)
+        if failed:
+            parts.append(
+                f"No findings from the prefixes that answered, but {failed} of "
+                f"{len(result.outcomes)} prefixes could not be fetched."
+            )
+        else:
+            parts.append("No findings.")
     rows = []
     for o in result.outcomes:
         if o.view is None:

@@ -65,11 +65,18 @@ class ChannelConfig:
     type: str = "apprise"
     severities: frozenset[Severity] = frozenset()
     rules: frozenset[str] = frozenset()
+    #: Label matchers: every one must equal the alert's label (a prefix's labels route it).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
-    def routes(self, rule: str, severity: Severity) -> bool:
-        """Whether an alert of `rule` at `severity` goes to this channel."""
-        return (not self.severities or severity in self.severities) and (
-            not self.rules or rule in self.rules
+    def routes(
+        self, rule: str, severity: Severity, labels: Mapping[str, str] | None = None
+    ) -> bool:
+        """Whether an alert of `rule` at `severity` carrying `labels` goes to this channel."""
+        given = labels or {}
+        return (
+            (not self.severities or severity in self.severities)
+            and (not self.rules or rule in self.rules)
+            and all(given.get(k) == v for k, v in self.labels.items())
         )
 
 

@@ -103,9 +103,12 @@ def parse_prefix(value: Any, path: str) -> str:
 
 
 def parse_asn(value: Any, path: str) -> int:
-    """An AS number in 1..4294967295 (`AS13335` and `13335` both accepted)."""
-    if isinstance(value, str) and value.upper().startswith("AS") and value[2:].isdigit():
-        value = int(value[2:])
+    """An AS number in 1..4294967295 (`AS13335`, `13335` and `"13335"` all accepted)."""
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[2:] if text.upper().startswith("AS") else text
+        if digits.isdigit() and digits.isascii():
+            value = int(digits)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4294967295:
         raise ConfigError(
             path, f"must be an AS number in 1..4294967295, got {describe_value(value)}"
@@ -256,6 +259,21 @@ class _NoAliasLoader(yaml.SafeLoader):
                 f"line {event.start_mark.line + 1}", "YAML aliases (*name) are not supported"
             )
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Refuse a key given twice: YAML would let the last one win, silently."""
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_scalar(key_node)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise ConfigError(
+                    f"line {line}", f"duplicate key {key!r} (first given on line {first[key]})"
+                )
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 #: Deeper `[`/`{` nesting is refused before parsing: PyYAML's scanner is quadratic in it.

@@ -125,7 +125,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
     """The whole page: daemon problems, alerts (what to act on) first, then every prefix."""
     problems = []
     if state.auth_error:
-        problems.append(f"Radar authentication failed: {state.auth_error}")
+        problems.append(f"Authentication failed: {state.auth_error}")
     if state.store_error:
         problems.append(f"State database unavailable: {state.store_error}")
     if not state.reload_ok:

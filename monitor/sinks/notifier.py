@@ -37,6 +37,16 @@ def make_channel(config: ChannelConfig, send_timeout: float, resend_interval: fl
     return AppriseChannel(config, send_timeout)
 
 
+def channel_problem(config: ChannelConfig) -> str | None:
+    """Why `config` cannot send (a URL its library refuses), or None; never shows the URL."""
+    register_url(config.url.reveal())
+    try:
+        make_channel(config, send_timeout=1.0, resend_interval=RESEND_INTERVAL)
+    except UnusableChannelError as exc:
+        return str(exc)
+    return None
+
+
 class Notifier:
     """Sends queued alert events to channels, one independent worker per channel.
 
@@ -144,7 +154,7 @@ class Notifier:
             if channel is None:
                 return False, self.invalid_channels[name]
             delivery = await channel.test(TEST_TITLE, body)
-            return delivery.ok, delivery.detail or "delivered"
+            return delivery.ok, delivery.detail
 
         try:
             results = await asyncio.gather(*(one(c.name) for c in self._configs))

@@ -46,10 +46,13 @@ CREDENTIAL_NAME = "cloudflare-api-token"
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"  # noqa: S105 - the variable name, not a token
 #: Cloudflare codes meaning "your credentials are wrong", whatever the HTTP status.
 AUTH_CODES = frozenset({6003, 6111, 10000, 10001})
+#: The permission a Radar token needs, as Cloudflare's token editor names it.
+PERMISSION = "Account → Radar → Read"
 TOKEN_HELP = (
-    "provide a Cloudflare API token with Radar read permission via source.token_file, "
+    f"provide a Cloudflare API token with the {PERMISSION} permission via source.token_file, "
     f"the systemd credential {CREDENTIAL_NAME}, or the environment variable {TOKEN_ENV}"
 )
+REJECTED_HELP = f"check that the token is current and has the {PERMISSION} permission"
 
 
 def load_token(token_file: Path | None) -> Secret | None:
@@ -60,8 +63,9 @@ def load_token(token_file: Path | None) -> Secret | None:
                 text = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise AuthError(f"cannot read token file {path}: {exc.strerror}") from None
-            if text:
-                return Secret(text)
+            if not text:
+                raise AuthError(f"token file {path} is empty; {TOKEN_HELP}")
+            return Secret(text)
     env = os.environ.get(TOKEN_ENV, "").strip()
     return Secret(env) if env else None
 
@@ -155,7 +159,7 @@ class RadarClient:
     ) -> T:
         """The decoded result of GET `path`, retrying what is worth retrying."""
         if self._token is None:
-            raise AuthError(f"no API token: {TOKEN_HELP}")
+            raise AuthError(f"no API token found; {TOKEN_HELP}")
         attempt = 0
         while True:
             try:
@@ -253,7 +257,9 @@ class RadarClient:
             envelope = decode(body)
         except DecodeError as exc:
             if status in (401, 403):
-                raise AuthError(f"authentication failed (HTTP {status}): {TOKEN_HELP}") from None
+                raise AuthError(
+                    f"Radar rejected the API token (HTTP {status}); {REJECTED_HELP}"
+                ) from None
             if isinstance(exc, NotJsonError):
                 raise TransientError(f"HTTP {status} with a body that is not JSON") from None
             if status != 200:
@@ -262,7 +268,8 @@ class RadarClient:
         errors = envelope.errors
         if status in (401, 403) or (status == 400 and error_codes(errors) & AUTH_CODES):
             raise AuthError(
-                f"authentication failed (HTTP {status}, {describe_errors(errors)}): {TOKEN_HELP}"
+                f"Radar rejected the API token (HTTP {status}, {describe_errors(errors)}); "
+                f"{REJECTED_HELP}"
             )
         if status != 200 or not envelope.success or envelope.result is None:
             raise ApiError(f"Radar refused the request (HTTP {status}): {describe_errors(errors)}")

@@ -160,8 +160,13 @@ def test_authentication_failure_exits_3_and_says_how(
 ) -> None:
     result = run("once", "--config", str(cli_config(tmp_path, fake, [CLEAN])), token=token)
     assert result.returncode == 3
-    assert "authentication failed" in result.stderr
-    assert "CLOUDFLARE_API_TOKEN" in result.stderr and "token_file" in result.stderr
+    assert "authentication failed: authentication failed" not in result.stderr
+    if token:  # a token was given: it was rejected, and it needs this permission
+        assert "Radar rejected the API token" in result.stderr
+        assert "Account → Radar → Read" in result.stderr and "token_file" not in result.stderr
+    else:  # none was given: where to put one
+        assert "no API token found" in result.stderr
+        assert "CLOUDFLARE_API_TOKEN" in result.stderr and "token_file" in result.stderr
     assert "Traceback" not in result.stderr
     if token:
         assert token not in result.stderr + result.stdout
@@ -212,3 +217,67 @@ def test_query(fake: FakeRadar, fmt: str) -> None:
         assert "AS666" in result.stdout and "invalid" in result.stdout
         assert "collector realtime age" in result.stdout
         assert "AS PATH" in result.stdout
+
+
+def test_check_summarises_channels_and_silences_and_warns_when_nobody_is_told(
+    tmp_path: Path,
+) -> None:
+    told = tmp_path / "told.yaml"
+    told.write_text(
+        "prefixes: [{prefix: 192.0.2.0/24, origins: [64500], labels: {team: edge}}]\n"
+        "rules: [{name: rpki, type: rpki_invalid, severity: critical}]\n"
+        "notifications:\n  channels:\n"
+        '    - {name: edge, url: "json://user:s3cr3tpw@127.0.0.1:9/x", labels: {team: edge}}\n'
+        "silences:\n  - {comment: maintenance, ends: 2099-01-01T00:00:00Z, matchers: {rule: rpki}}\n"
+    )
+    result = run("check", "--config", str(told))
+    assert result.returncode == 0, result.stderr
+    assert "  edge (apprise): labels team=edge" in result.stdout
+    assert "silences: 1 active of 1" in result.stdout
+    assert "maintenance (until 2099-01-01 00:00:00 UTC)" in result.stdout
+    assert "warning" not in result.stderr and "s3cr3tpw" not in result.stdout
+
+    nobody = tmp_path / "nobody.yaml"
+    nobody.write_text("prefixes: []\nrules: []\n")
+    result = run("check", "--config", str(nobody))
+    assert result.returncode == 0
+    assert "warning: no prefixes are watched" in result.stderr
+    assert "warning: no rules are configured" in result.stderr
+    assert "warning: no notification channels" in result.stderr
+
+
+def test_check_refuses_a_channel_url_that_cannot_send(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "prefixes: [{prefix: 192.0.2.0/24, origins: [64500]}]\n"
+        "rules: [{name: rpki, type: rpki_invalid, severity: critical}]\n"
+        'notifications: {channels: [{name: slack, url: "slak://abc/def/s3cr3tpart"}]}\n'
+    )
+    for command in ("check", "run"):
+        result = run(command, "--config", str(path))
+        assert result.returncode == 2, (command, result.stderr)
+        assert "notifications.channels[0].url: channel 'slack'" in result.stderr
+        assert "s3cr3tpart" not in result.stderr
+
+
+def test_once_into_a_closed_pipe_exits_quietly() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDFLARE_API_TOKEN"}
+    demo = Path(__file__).resolve().parents[2] / "monitor" / "data" / "demo.yaml"
+    result = subprocess.run(
+        # `true` exits at once, so the pipe is closed before the daemon-less `once` prints.
+        ["bash", "-c", f'"{sys.executable}" -m monitor once --config "{demo}" | true'],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.stderr == ""
+
+
+def test_once_says_how_many_prefixes_could_not_be_fetched(tmp_path: Path, fake: FakeRadar) -> None:
+    fake.set_fault("500", prefix=CLEAN)
+    fake.set_fault("500", prefix=V6)
+    result = run("once", "--config", str(cli_config(tmp_path, fake, [CLEAN, V6])))
+    assert result.returncode == 3
+    assert "No findings." not in result.stdout
+    assert "but 2 of 2 prefixes could not be fetched" in result.stdout

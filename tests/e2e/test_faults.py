@@ -219,7 +219,7 @@ def test_authentication_failure_mid_run_alerts_and_recovers(
     wait_for(lambda: ("source-auth", None) in firing(port), what="the source-auth alert")
     wait_for(lambda: any("source-auth" in t for t in texts(receiver, "pager")), what="its page")
     assert ("unexpected-origin", victim) in firing(port)
-    assert "authentication failed" in daemon.log
+    assert "Radar rejected the API token" in daemon.log
     assert (metric(port, 'radar_monitor_api_requests_total{outcome="auth"}') or 0) > 0
 
     fake.token = TOKEN

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import load_config, parse_config
+from monitor.config import config_warnings, load_config, parse_config
 from monitor.core.finding import Severity
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.visibility_below import VisibilityBelowRule
@@ -286,3 +286,81 @@ def test_daemon_section_errors(section: str, expected: str) -> None:
     if section.startswith("rules:"):
         text = section + "\n"
     assert expected in error_of(text)
+
+
+# --- what an operator trips over (issue: no silent loss) -----------------------------------
+
+ONE_PREFIX = "prefixes: [{prefix: 192.0.2.0/24, origins: [64500]}]\n"
+ONE_RULE = "rules: [{name: rpki, type: rpki_invalid, severity: critical}]\n"
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines() -> None:
+    text = "prefixes:\n  - prefix: 192.0.2.0/24\n    origins: [64500]\n    origins: [666]\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text + ONE_RULE)
+    assert str(info.value) == "line 4: duplicate key 'origins' (first given on line 3)"
+
+
+def test_a_quoted_asn_is_an_asn() -> None:
+    config = parse_config('prefixes: [{prefix: 192.0.2.0/24, origins: ["13335", AS64500]}]\n')
+    assert config.prefixes[0].origins == {13335, 64500}
+
+
+def test_a_channel_url_apprise_refuses_is_a_config_error_without_the_url() -> None:
+    channels = 'notifications: {channels: [{name: slack, url: "slak://abc/def/s3cr3t-part"}]}\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(ONE_PREFIX + ONE_RULE + channels)
+    message = str(info.value)
+    assert message.startswith("notifications.channels[0].url: channel 'slack': Apprise does not")
+    assert "s3cr3t" not in message and "slak" not in message
+
+
+def test_channels_route_by_prefix_labels() -> None:
+    config = parse_config(
+        ONE_PREFIX
+        + ONE_RULE
+        + 'notifications: {channels: [{name: edge, url: "json://127.0.0.1:9/x", '
+        "labels: {team: edge}}]}\n"
+    )
+    [edge] = config.notifications.channels
+    assert edge.routes("rpki", Severity.CRITICAL, {"team": "edge", "site": "fra1"})
+    assert not edge.routes("rpki", Severity.CRITICAL, {"team": "core"})
+    assert not edge.routes("rpki", Severity.CRITICAL, {})
+
+
+def test_warnings_for_a_config_that_watches_judges_or_tells_nobody() -> None:
+    assert config_warnings(parse_config("prefixes: []\n")) == [
+        "no prefixes are watched (prefixes: is empty)",
+        "no rules are configured: nothing will ever fire (rules: is empty)",
+        "no notification channels: alerts show in /metrics, /api/v1/alerts and the status "
+        "page, but nobody is told (see notifications.channels)",
+    ]
+    told = 'notifications: {channels: [{name: hook, url: "json://127.0.0.1:9/x"}]}\n'
+    assert config_warnings(parse_config(ONE_PREFIX + ONE_RULE + told)) == []
+
+
+def test_the_example_with_its_commented_sections_switched_on_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = []
+    for line in EXAMPLE_CONFIG.read_text().splitlines():
+        body = line[2:]
+        if line.startswith("# ") and body.startswith(
+            ("notifications", "silences", "http", "state", " ")
+        ):
+            line = body
+        lines.append(line.replace("/etc/radar-monitor/", f"{tmp_path}/"))
+    for name in ("edge-mail-url", "noc-mail-url"):
+        (tmp_path / name).write_text("mailtos://user:pass@mail.example.org?to=noc@example.org\n")
+    (tmp_path / "web.yml").write_text("{}\n")
+    for var in ("SLACK_TOKEN_A", "SLACK_TOKEN_B"):
+        monkeypatch.setenv(var, "T0000000" if var.endswith("A") else "B0000000")
+    monkeypatch.setenv("SLACK_TOKEN_C", "X" * 24)
+    config = parse_config("\n".join(lines))
+    assert [c.name for c in config.notifications.channels] == [
+        "oncall-slack",
+        "edge-team-mail",
+        "noc-mail",
+        "alertmanager",
+    ]
+    assert len(config.silences) == 1

@@ -267,7 +267,7 @@ async def test_test_all_reports_per_channel(
     results = await h.notifier.test_all()
     assert list(results) == ["broken", "ok", "invalid", "am"]
     assert results["broken"][0] is False and "500" in results["broken"][1]
-    assert results["ok"] == (True, "delivered")
+    assert results["ok"] == (True, "")  # nothing more to say than "delivered"
     assert results["am"] == (False, "not an Apprise channel")
     assert results["invalid"][0] is False and "'invalid'" in results["invalid"][1]
     assert receiver.at("ok")[0].doc["title"] == TEST_TITLE

@@ -54,10 +54,12 @@ async def test_unknown_prefix_is_seen_by_nobody_not_an_error(fake: FakeRadar) ->
 @pytest.mark.parametrize("token", [Secret("wrong-token"), Secret("")])
 async def test_bad_token_is_auth_error_not_retried(fake: FakeRadar, token: Secret) -> None:
     async with client(fake, token=token) as c:
-        with pytest.raises(AuthError, match="authentication failed") as info:
+        with pytest.raises(AuthError, match="Radar rejected the API token") as info:
             await c.fetch(PREFIX)
     assert "10000" in str(info.value) or "6003" in str(info.value)
-    assert "token_file" in str(info.value)  # says how to provide one
+    # Someone who gave a token is told which permission it needs, not to provide one.
+    assert "Account → Radar → Read" in str(info.value)
+    assert "token_file" not in str(info.value)
     assert len(fake.requests) == 1
 
 
@@ -192,3 +194,10 @@ def test_token_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     assert load_token(None) is None
+
+
+def test_empty_token_file_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    with pytest.raises(AuthError, match=f"token file {empty} is empty"):
+        load_token(empty)

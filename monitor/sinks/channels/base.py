@@ -53,7 +53,7 @@ class Channel:
 
     def routes(self, finding: Finding) -> bool:
         """Whether alerts like `finding` go to this channel."""
-        return self.config.routes(finding.rule, finding.severity)
+        return self.config.routes(finding.rule, finding.severity, finding.labels)
 
     def max_backoff(self, configured: float) -> float:
         """The longest pause between retries this channel tolerates."""
