@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -317,6 +318,7 @@ def _http(s: Section, file: str) -> HttpConfig:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
         raise ConfigError(s.where("listen"), f"must be HOST:PORT, got {listen!r}")
     web_config_file = _relative(s.get("web_config_file", string, None), file)
+    instance = s.get("instance", string, None) or socket.gethostname()
     s.close()
     web = None
     if web_config_file is not None:
@@ -325,7 +327,7 @@ def _http(s: Section, file: str) -> HttpConfig:
         except ConfigError as exc:
             # Kept whole, naming the web config file and key, under this key of the config file.
             raise ConfigError(s.where("web_config_file"), exc.describe()) from None
-    return HttpConfig(host=host, port=int(port), web=web)
+    return HttpConfig(host=host, port=int(port), web=web, instance=instance)
 
 
 def _state(s: Section) -> StateConfig:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from monitor.core.collectors import CollectorFreshness
 from monitor.core.finding import Finding
 from monitor.core.observation import ErrorKind, FetchFailure, PrefixView
 from monitor.pipeline import judge, merge_findings
@@ -62,5 +63,13 @@ async def run_check(config: Config) -> CheckResult:
     finally:
         await source.close()
     now = datetime.now(UTC)
-    findings = merge_findings(judge(o.watch, o.view, now) for o in outcomes if o.view is not None)
+    # Every prefix is judged against the newest collector timestamps any answer reported.
+    freshness = CollectorFreshness()
+    views = [(o.watch, o.view) for o in outcomes if o.view is not None]
+    for _, view in views:
+        freshness.merge(view.collectors)
+    findings = merge_findings(
+        judge(watch, replace(view, collectors=freshness.merge(view.collectors)), now)
+        for watch, view in views
+    )
     return CheckResult(findings=tuple(findings), outcomes=tuple(outcomes), checked_at=now)

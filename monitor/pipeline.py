@@ -57,17 +57,13 @@ def judge_failure(
 
     No data is not "resolved": only the built-in source alerts change on a failure.
     """
-    findings: list[Finding] = []
+    evidence = Evidence.capture(watch.target, watch.description, None)
     if failure.kind is ErrorKind.AUTH:
-        findings.append(
-            Finding(
-                SOURCE_AUTH,
-                "source_auth",
-                Severity.CRITICAL,
-                None,
-                failure.message,
-            )
-        )
+        # The source-wide alert explains every prefix's failure: paging per prefix as well
+        # would bury it. Source-unreachable is neither raised nor resolved meanwhile.
+        auth = Finding(SOURCE_AUTH, "source_auth", Severity.CRITICAL, None, failure.message)
+        return Judgement(Scope(prefix=watch.prefix), [auth], evidence)
+    findings: list[Finding] = []
     if failures >= max_failures:
         findings.append(
             Finding(
@@ -83,7 +79,7 @@ def judge_failure(
             )
         )
     scope = Scope(prefix=watch.prefix, rules=frozenset({SOURCE_UNREACHABLE}))
-    return Judgement(scope, findings, Evidence.capture(watch.target, watch.description, None))
+    return Judgement(scope, findings, evidence)
 
 
 def merge_findings(judgements: Iterable[Judgement]) -> list[Finding]:
@@ -139,23 +135,28 @@ class Pipeline:
         status.view = dataclasses.replace(view, routes=())
         status.routes = len(view.routes)
         status.last_success, status.failures, status.error = time.time(), 0, None
-        self.state.auth_error = None
+        if self.state.auth_error is not None:
+            log.warning("Radar accepts the API token again")
+            self.state.auth_error = None
+        view = dataclasses.replace(view, collectors=self.state.freshness.merge(view.collectors))
         return judge(status.watch, view, now)
 
     def _failed(self, status: PrefixStatus, failure: FetchFailure) -> Judgement:
         status.failures += 1
         status.error = failure.message
-        level = (
-            logging.WARNING if status.failures == 1 or status.failures % 10 == 0 else logging.INFO
-        )
-        log.log(
-            level,
-            "%s: fetch failed (%d in a row): %s",
-            failure.prefix,
-            status.failures,
-            failure.message,
-        )
         if failure.kind is ErrorKind.AUTH:
+            # One line per outage, not one per prefix and interval: the advice is long.
+            if self.state.auth_error is None:
+                log.error("Radar authentication failed: %s", failure.message)
             self.state.auth_error = failure.message
+        else:
+            first = status.failures == 1 or status.failures % 10 == 0
+            log.log(
+                logging.WARNING if first else logging.INFO,
+                "%s: fetch failed (%d in a row): %s",
+                failure.prefix,
+                status.failures,
+                failure.message,
+            )
         max_failures = self.state.config.source.max_failures
         return judge_failure(status.watch, failure, status.failures, max_failures)

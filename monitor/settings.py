@@ -99,6 +99,8 @@ class HttpConfig:
     port: int = 9847
     #: TLS and basic auth from `web_config_file`, loaded with the config so `check` sees errors.
     web: WebConfig | None = None
+    #: Shown on the status page, so that two replicas can be told apart (default: host name).
+    instance: str = ""
 
 
 @dataclass(frozen=True)

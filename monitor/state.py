@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from monitor.core.collectors import CollectorFreshness
 from monitor.core.lifecycle import Alert, AlertBook, AlertState
 from monitor.core.observation import CollectorView, PrefixView
 from monitor.settings import Config, PrefixConfig
 from monitor.sinks.outbox import Outbox
 
-_MIN = datetime.min.replace(tzinfo=UTC)
 #: Data older than this many cycles (and at least the floor) is not fresh: /readyz fails.
 FRESH_CYCLES = 3
 FRESH_FLOOR = 120.0
@@ -51,6 +50,7 @@ class MonitorState:
     reload_time: float = field(default_factory=time.time)
     store_error: str | None = None
     auth_error: str | None = None
+    freshness: CollectorFreshness = field(default_factory=CollectorFreshness)
 
     def snapshot(self) -> MonitorState:
         """A copy that later changes on the loop do not reach (views are immutable, shared)."""
@@ -59,19 +59,12 @@ class MonitorState:
             prefixes={k: dataclasses.replace(v) for k, v in self.prefixes.items()},
             book=AlertBook(self.book.alerts.values()),
             outbox=Outbox(self.outbox.items.values()),
+            freshness=CollectorFreshness(self.freshness.views),
         )
 
     def collectors(self) -> dict[str, CollectorView]:
         """The freshest view of every collector across all prefixes."""
-        best: dict[str, CollectorView] = {}
-        for status in self.prefixes.values():
-            if status.view is None:
-                continue
-            for c in status.view.collectors:
-                old = best.get(c.name)
-                if old is None or (c.realtime_ts or _MIN) > (old.realtime_ts or _MIN):
-                    best[c.name] = c
-        return best
+        return self.freshness.views
 
     def apply_config(self, config: Config) -> None:
         """Adopt a new config: keep the status of prefixes still watched, drop the others."""
@@ -121,4 +114,7 @@ class MonitorState:
                 problems.append(f"no fresh data: last answer {age:.0f}s ago")
         if self.store_error:
             problems.append(f"state database unavailable: {self.store_error}")
+        for b in self.outbox.backlogs().values():
+            # An alert that cannot reach on-call is as bad as no data.
+            problems.append(f"channel {b.channel} is failing: {b.queued} queued; {b.error}")
         return problems

@@ -37,6 +37,7 @@ def known_state() -> MonitorState:
         ),
     )
     v4.routes = len(v4.view.routes)
+    state.freshness.merge(v4.view.collectors)
     v4.last_success = 1_795_867_200.0
     v6 = state.prefixes[V6]
     v6.view = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)

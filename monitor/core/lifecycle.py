@@ -168,14 +168,19 @@ class AlertBook:
         now: datetime,
         policy: Policy,
     ) -> list[AlertEvent]:
-        """Apply one evaluation: new or continued findings, and resolutions of keys in scope."""
+        """Apply one evaluation: new or continued findings, and resolutions of keys in scope.
+
+        `evidence` describes the observed prefix, so only that prefix's alerts carry it: a
+        source-wide alert (a collector, the token) never shows one prefix's origins and paths.
+        """
         events: list[AlertEvent] = []
         present: set[AlertKey] = set()
         for finding in findings:
             present.add(finding.key)
-            events += self._seen(finding, evidence, now, policy)
+            events += self._seen(finding, evidence if finding.prefix else None, now, policy)
         for key in [k for k in self.alerts if k not in present and scope.covers(k)]:
-            events += self._absent(self.alerts[key], evidence, now, policy)
+            about_prefix = evidence if key.prefix else None
+            events += self._absent(self.alerts[key], about_prefix, now, policy)
         return events
 
     def _seen(

@@ -105,3 +105,16 @@ def address_key(prefix: str) -> tuple[int, int, int]:
     except ValueError:
         return (0, 0, 0)
     return (network.version, int(network.network_address), network.prefixlen)
+
+
+def prefix_links(prefix: str) -> list[tuple[str, str]]:
+    """(site, URL) pairs where on-call can look at `prefix` (none if it is not a CIDR)."""
+    try:
+        network = str(ipaddress.ip_network(prefix, strict=False))
+    except ValueError:
+        return []
+    return [
+        ("Radar", f"https://radar.cloudflare.com/routing/prefix/{network}"),
+        ("bgp.tools", f"https://bgp.tools/prefix/{network}"),
+        ("RIPEstat", f"https://stat.ripe.net/{network}"),
+    ]

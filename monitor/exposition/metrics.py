@@ -37,6 +37,7 @@ class StateCollector(Collector):
     prefixes and change on reload, which would give families inconsistent label sets and
     churn series; join on `prefix` in PromQL instead.
 
+        radar_monitor_prefix_info{description="anycast DNS",prefix="1.1.1.0/24",team="edge"} 1.0
         radar_monitor_prefix_visibility_ratio{origin="13335",prefix="1.1.1.0/24"} 0.99
         radar_monitor_prefix_visible_peers{origin="13335",prefix="1.1.1.0/24"} 990.0
         radar_monitor_prefix_total_peers{origin="13335",prefix="1.1.1.0/24"} 1000.0
@@ -54,6 +55,7 @@ class StateCollector(Collector):
         radar_monitor_alert_active{prefix="1.1.1.0/24",rule="rpki-invalid",severity="critical",
             silenced="false",state="firing",subject="64666"} 1.0
         radar_monitor_notification_queue_length 0.0
+        radar_monitor_channel_failing{channel="pager"} 0.0
         radar_monitor_config_last_reload_successful 1.0
         radar_monitor_config_last_reload_success_timestamp_seconds 1.7958672e+09
         radar_monitor_state_persistence_ok 1.0
@@ -67,10 +69,28 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Fresh metric families from the state as it is now."""
         state = self.pinned or self._get_state()
+        yield self._info(state)
         yield from self._prefixes(state)
         yield from self._collectors(state)
         yield from self._alerts(state)
         yield from self._daemon(state)
+
+    def _info(self, state: MonitorState) -> Metric:
+        watches = [s.watch for s in state.prefixes.values()]
+        names = sorted({k for w in watches for k in w.labels})
+        # A config label may not shadow the series' own labels (or Prometheus' reserved ones).
+        exported = [
+            f"label_{n}" if n in ("prefix", "description") or n.startswith("__") else n
+            for n in names
+        ]
+        info = GaugeMetricFamily(
+            "radar_monitor_prefix_info",
+            "1 for each watched prefix, labelled with its description and config labels.",
+            labels=["prefix", "description", *exported],
+        )
+        for w in watches:
+            info.add_metric([w.prefix, w.description, *(w.labels.get(n, "") for n in names)], 1)
+        return info
 
     def _prefixes(self, state: MonitorState) -> Iterator[Metric]:
         by_origin = ["prefix", "origin"]
@@ -203,6 +223,15 @@ class StateCollector(Collector):
             "Notifications waiting in the outbox for delivery or retry.",
             value=len(state.outbox),
         )
+        failing = GaugeMetricFamily(
+            "radar_monitor_channel_failing",
+            "1 while notifications wait for a channel whose last delivery failed, else 0.",
+            labels=["channel"],
+        )
+        backlogs = state.outbox.backlogs()
+        for channel in state.config.notifications.channels:
+            failing.add_metric([channel.name], 1 if channel.name in backlogs else 0)
+        yield failing
         yield GaugeMetricFamily(
             "radar_monitor_config_last_reload_successful",
             "1 if the last configuration (re)load succeeded, 0 if it was rejected.",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from monitor import __version__
 from monitor.core.lifecycle import Alert, AlertState
-from monitor.core.measures import duration, expected_visibility, percent, utc_text
+from monitor.core.measures import duration, expected_visibility, percent, prefix_links, utc_text
 from monitor.state import MonitorState, PrefixStatus
 
 
@@ -77,8 +77,13 @@ def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
         origins = f"<ul>{''.join(items)}</ul>" if items else "seen by no peer"
         age = _e(_ago(view.data_time, now)) if view.data_time else "unknown"
     row_class = f' class="p-{_e(worst)}"' if worst else ""
+    links = " · ".join(
+        f'<a href="{_e(url)}" rel="noreferrer">{_e(site)}</a>'
+        for site, url in prefix_links(watch.prefix)
+    )
     return (
-        f'<tr{row_class}><td class="nowrap">{_e(watch.prefix)}</td><td>{_e(watch.description)}</td>'
+        f'<tr{row_class}><td class="nowrap">{_e(watch.prefix)}<br><span class="links">{links}'
+        f"</span></td><td>{_e(watch.description)}</td>"
         f"<td>{health}</td><td>{visibility}</td><td>{origins}</td>"
         f'<td class="nowrap">{age}</td></tr>'
     )
@@ -112,6 +117,9 @@ tr.p-critical td { background: #fff0f0; }
 tr.p-critical td:first-child { border-left: 4px solid #b00020; }
 tr.p-warning td { background: #fffbe6; }
 tr.p-warning td:first-child { border-left: 4px solid #c99a00; }
+tr.p-pending td { background: #f4f6fb; }
+tr.p-pending td:first-child { border-left: 4px solid #7a8bb0; }
+.links { font-size: 0.8em; } .instance { color: #777; font-weight: normal; font-size: 0.6em; }
 td.nowrap, th { white-space: nowrap; } td { font-variant-numeric: tabular-nums; }
 .asname { color: #555; }
 .summary { padding: 0.5em 1em; border-radius: 4px; font-weight: bold; display: inline-block; }
@@ -130,11 +138,19 @@ def status_page(state: MonitorState, now: datetime) -> str:
         problems.append(f"State database unavailable: {state.store_error}")
     if not state.reload_ok:
         problems.append("The last configuration reload was rejected; the previous one is in use.")
+    for b in state.outbox.backlogs().values():
+        problems.append(
+            f"Channel {b.channel} is failing: {b.queued} notifications queued since "
+            f"{utc_text(datetime.fromtimestamp(b.since, UTC))}; last error: {b.error}"
+        )
     active = state.active_alerts()
     worst: dict[str, str] = {}
     for a in active:  # most severe first, so the first one seen per prefix wins
         if a.state is AlertState.FIRING and a.finding.prefix:
             worst.setdefault(a.finding.prefix, a.finding.severity.value)
+    for a in active:  # a pending alert tints a prefix that has nothing firing
+        if a.state is AlertState.PENDING and a.finding.prefix:
+            worst.setdefault(a.finding.prefix, "pending")
     alerts = _table(
         ["severity", "state", "rule", "prefix", "subject", "since", "message", "silenced"],
         (_alert_row(a, now) for a in active),
@@ -148,12 +164,13 @@ def status_page(state: MonitorState, now: datetime) -> str:
     notices = "".join(f'<p class="problem">{_e(p)}</p>' for p in problems)
     summary = _summary(active)
     last_cycle = _ago(state.last_cycle_completed, now)
+    instance = _e(state.config.http.instance)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="30">
 <meta name="viewport" content="width=device-width">
-<title>radar-monitor</title><style>{_STYLE}</style></head>
-<body><h1>radar-monitor</h1>
+<title>radar-monitor on {instance}</title><style>{_STYLE}</style></head>
+<body><h1>radar-monitor <span class="instance">on {instance}</span></h1>
 <p>Version {_e(__version__)}; last cycle {_e(last_cycle)}; polling every
 {_e(f"{state.effective_interval:g}")}s; {_e(len(state.outbox))} notifications queued.</p>
 {summary}{notices}

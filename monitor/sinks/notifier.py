@@ -15,6 +15,7 @@ from monitor.core.finding import AlertKey
 from monitor.core.lifecycle import Alert, AlertEvent, EventKind
 from monitor.core.measures import utc_text
 from monitor.ops.logs import register_url, scrub
+from monitor.ops.waiting import until_set
 from monitor.settings import ChannelConfig
 from monitor.sinks.channels.alertmanager import RESEND_INTERVAL, AlertmanagerChannel
 from monitor.sinks.channels.apprise import AppriseChannel
@@ -179,8 +180,7 @@ class Notifier:
             except Exception as exc:
                 log.error("channel %s: notifier error: %s", name, scrub(repr(exc)))
                 idle = CRASH_PAUSE
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), idle)
+            await until_set(wake, idle)
 
     def _sendable(self, name: str) -> list[OutboxItem]:
         """`name`'s items that may be sent at all (persisted, unless the store is down)."""

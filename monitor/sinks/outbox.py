@@ -13,6 +13,16 @@ from monitor.core.measures import parse_utc, to_jsonable
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """A channel whose last delivery attempt failed: what waits for it, and why."""
+
+    channel: str
+    queued: int
+    since: float
+    error: str
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One event waiting to be delivered to one channel."""
 
@@ -81,19 +91,37 @@ class Outbox:
                 self.dirty.add(item_id)
 
     def failed(self, ids: Iterable[str], now: float, error: str, max_backoff: float) -> float:
-        """Schedule another attempt with exponential backoff and jitter; returns the delay."""
-        delay = 0.0
-        for item_id in ids:
-            item = self.items.get(item_id)
-            if item is None:
-                continue
-            ceiling = min(max_backoff, 5.0 * 2**item.attempts)
-            delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
-            self.items[item_id] = replace(
+        """Schedule another attempt with exponential backoff and jitter; returns the delay.
+
+        One delay for the whole group, so it is retried as one message, not split by jitter.
+        """
+        items = [self.items[i] for i in ids if i in self.items]
+        if not items:
+            return 0.0
+        ceiling = min(max_backoff, 5.0 * 2 ** max(i.attempts for i in items))
+        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+        for item in items:
+            self.items[item.id] = replace(
                 item, attempts=item.attempts + 1, next_attempt=now + delay, last_error=error
             )
-            self.dirty.add(item_id)
+            self.dirty.add(item.id)
         return delay
+
+    def backlogs(self) -> dict[str, Backlog]:
+        """Every channel with items that failed at least once (its queue is not draining)."""
+        failed: dict[str, list[OutboxItem]] = {}
+        for item in self.items.values():
+            failed.setdefault(item.channel, []).append(item)
+        return {
+            name: Backlog(
+                name,
+                queued=len(items),
+                since=min(i.created for i in items),
+                error=max(items, key=lambda i: i.next_attempt).last_error,
+            )
+            for name, items in sorted(failed.items())
+            if any(i.attempts for i in items)
+        }
 
     def take_dirty(self) -> tuple[list[OutboxItem], list[str]]:
         """Items changed and ids removed since the last call."""

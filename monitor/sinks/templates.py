@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -10,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from monitor.core.evidence import Evidence, OriginEvidence
 from monitor.core.finding import Severity
 from monitor.core.lifecycle import Alert, AlertEvent, EventKind
-from monitor.core.measures import address_key, duration, percent, seen_by, utc_text
+from monitor.core.measures import address_key, duration, percent, prefix_links, seen_by, utc_text
 
 #: A group message lists this many alerts one by one and only counts the rest, so that a
 #: burst (200 prefixes withdrawn in one cycle) stays one readable message.
@@ -19,6 +18,9 @@ DETAIL_LIMIT = 20
 PATH_SAMPLES = 3
 #: Characters kept of one external string (AS name, description, message) in full detail.
 FIELD_LIMIT = 300
+#: Longest group title that still names every prefix, origin and rule (a phone push shows
+#: about this much).
+TITLE_LIMIT = 120
 #: Characters kept of a finding message on a group line.
 LINE_MESSAGE_LIMIT = 160
 
@@ -70,19 +72,6 @@ def render(events: Sequence[AlertEvent]) -> tuple[str, str]:
         # one in full, since on-call acts on the details.
         return _group_title(events), "\n\n----\n\n".join(_single_body(e) for e in events)
     return _group_title(events), _group_body(events)
-
-
-def prefix_links(prefix: str) -> list[tuple[str, str]]:
-    """(site, URL) pairs where on-call can look at `prefix` (none if it is not a CIDR)."""
-    try:
-        network = str(ipaddress.ip_network(prefix, strict=False))
-    except ValueError:
-        return []
-    return [
-        ("Radar", f"https://radar.cloudflare.com/routing/prefix/{network}"),
-        ("bgp.tools", f"https://bgp.tools/prefix/{network}"),
-        ("RIPEstat", f"https://stat.ripe.net/{network}"),
-    ]
 
 
 def _status(event: AlertEvent) -> str:
@@ -214,8 +203,34 @@ def _counts(events: Iterable[AlertEvent]) -> str:
 
 
 def _group_title(events: Sequence[AlertEvent]) -> str:
-    """`[3 alerts] 2 firing, 1 resolved`."""
-    return f"[{len(events)} alerts] {_counts(events)}"
+    """`[CRITICAL] FIRING: 104.244.42.0/24 AS8342 (rpki-invalid, unexpected-origin)`.
+
+    What a phone push or a chat preview shows, so it leads with the worst severity of what is
+    still active and names the prefixes, origins and rules when they fit; a larger group says
+    how many alerts and prefixes instead.
+    """
+    ordered = sorted(events, key=_order)
+    active = [e for e in ordered if e.kind is not EventKind.RESOLVED] or ordered
+    worst = min((e.alert.finding.severity for e in active), key=lambda s: s.rank)
+    kinds = {e.kind for e in events}
+    status = ordered[0].kind.value.upper() if len(kinds) == 1 else _counts(events)
+    prefixes = _unique(neutralise(e.alert.finding.prefix or "", 60) for e in ordered)
+    origins = _unique(
+        f"AS{e.alert.finding.origin}" for e in ordered if e.alert.finding.origin is not None
+    )
+    rules = _unique(neutralise(e.alert.finding.rule, 80) for e in ordered)
+    head = f"[{worst.value.upper()}] {status}"
+    named = " ".join([*prefixes, *origins])
+    title = f"{head}: {named} ({', '.join(rules)})" if named else f"{head}: {', '.join(rules)}"
+    if len(title) <= TITLE_LIMIT:
+        return title
+    where = f" on {len(prefixes)} prefixes" if len(prefixes) > 1 else ""
+    return f"{head}: {len(events)} alerts{where}"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    """`items` without repeats or empty strings, in their first order."""
+    return [i for i in dict.fromkeys(items) if i]
 
 
 def _order(event: AlertEvent) -> tuple[int, int, str, tuple[int, int, int], str, str]:

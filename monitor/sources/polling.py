@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from monitor.core.observation import ErrorKind, FetchFailure
+from monitor.ops.waiting import until_set
 from monitor.settings import SourceConfig
 from monitor.sources.base import Emit, PrefixSource, SourceError
 
@@ -132,8 +132,7 @@ class Poller:
             # starves the polls it starts (seen with 2,000 prefixes and 3,000 alerts).
             await asyncio.sleep(0)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), remaining)
+        await until_set(self._wake, remaining)
 
     def _start(self, prefix: str) -> asyncio.Task[None] | None:
         running = self._polls.get(prefix)

@@ -16,6 +16,7 @@ import aiohttp
 
 from monitor import __version__
 from monitor.core.observation import ErrorKind
+from monitor.ops.proxy import proxy_for
 from monitor.ops.secret import Secret
 from monitor.ops.systemd import credential_path
 from monitor.settings import SourceConfig
@@ -211,7 +212,9 @@ class RadarClient:
     ) -> tuple[int, bytes, str | None, str]:
         url = f"{self.settings.base_url}{path}"
         try:
-            async with self._http().get(url, params=params, allow_redirects=False) as resp:
+            async with self._http().get(
+                url, params=params, allow_redirects=False, proxy=proxy_for(url)
+            ) as resp:
                 body = await self._read_capped(resp)
                 return (
                     resp.status,

@@ -251,3 +251,39 @@ def test_outbox_delivers_after_smtp_returns_even_across_a_restart(
         lambda: metric(port, "radar_monitor_notification_queue_length") == 0, what="empty outbox"
     )
     assert second.stop() == 0
+
+
+def test_a_failing_channel_shows_in_metrics_status_page_and_readyz(
+    tmp_path: Path,
+    fake: FakeRadar,
+    receiver: Receiver,
+    smtp: SmtpServer,
+    loop: LoopThread,
+    daemons: list[DaemonProcess],
+) -> None:
+    loop.run(smtp.start())
+    receiver.statuses["pager"] = [500] * 3  # the pager's webhook is down for three attempts
+    port = free_port()
+    daemon = launch(daemons, tmp_path, daemon_config(tmp_path, fake, port, receiver, smtp))
+    assert http_get(port, "/readyz")[0] == 200
+
+    fake.set_prefix(VICTIM, HIJACK, n_routes=300)
+    wait_for(lambda: http_get(port, "/readyz")[0] == 503, what="/readyz failing")
+    why = http_get(port, "/readyz")[1]
+    assert "channel pager is failing" in why
+    assert metric(port, 'radar_monitor_channel_failing{channel="pager"}') == 1
+    assert metric(port, 'radar_monitor_channel_failing{channel="mail"}') == 0
+    failures = metric(port, 'radar_monitor_notifications_total{channel="pager",outcome="failure"}')
+    assert (failures or 0) >= 1
+    page = http_get(port, "/")[1]
+    assert "Channel pager is failing" in page and "notifications queued since" in page
+    assert URL_PASSWORD not in page and URL_PASSWORD not in why
+
+    # The webhook comes back: the queued alert is delivered and everything clears.
+    wait_for(lambda: http_get(port, "/readyz")[0] == 200, within=60, what="/readyz ready")
+    assert metric(port, 'radar_monitor_channel_failing{channel="pager"}') == 0
+    # Both alerts of the hijack were retried together, as the one message they began as.
+    last = texts(receiver, "pager")[-1]
+    assert "unexpected-origin" in last and "rpki-invalid" in last
+    assert "is failing" not in http_get(port, "/")[1]
+    assert daemon.stop() == 0

@@ -66,11 +66,37 @@ async def test_exact_samples_of_a_known_state() -> None:
         'radar_monitor_collector_last_update_timestamp_seconds{collector="route-views2",'
         'stream="rib"} 1.79586e+09'
     ]
-    # Config labels (team=edge) stay out of the metrics; every family documents itself.
-    assert "team" not in text
+    # Config labels (team=edge) appear on the info series only; every family documents itself.
+    assert [line for line in text.splitlines() if "team=" in line] == samples(
+        text, "radar_monitor_prefix_info"
+    )
     families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
     helped = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP")}
     assert families == helped
+
+
+async def test_prefix_info_carries_description_and_every_label_name() -> None:
+    state = monitor_state(
+        """
+prefixes:
+  - {prefix: 192.0.2.0/24, origins: [64500], description: edge, labels: {team: edge}}
+  - {prefix: 198.51.100.0/24, origins: [64500], labels: {site: fra, prefix: shadow}}
+rules: []
+notifications:
+  channels:
+    - {name: pager, url: "json://127.0.0.1:1/x"}
+"""
+    )
+    text = await scrape(state)
+    assert samples(text, "radar_monitor_prefix_info") == [
+        'radar_monitor_prefix_info{description="edge",label_prefix="",prefix="192.0.2.0/24",'
+        'site="",team="edge"} 1.0',
+        'radar_monitor_prefix_info{description="",label_prefix="shadow",prefix="198.51.100.0/24",'
+        'site="fra",team=""} 1.0',
+    ]
+    assert samples(text, "radar_monitor_channel_failing") == [
+        'radar_monitor_channel_failing{channel="pager"} 0.0'
+    ]
 
 
 async def test_rpki_status_has_three_series_per_origin_and_one_is_set() -> None:

@@ -116,7 +116,7 @@ async def test_burst_is_one_post_per_channel(
     await asyncio.sleep(GROUP_WAIT * 2)
     for path in ("a", "b"):
         (post,) = receiver.at(path)
-        assert post.doc["title"] == "[200 alerts] 150 firing, 50 resolved"
+        assert post.doc["title"] == "[CRITICAL] 150 firing, 50 resolved: 200 alerts on 200 prefixes"
         assert "… and 180 more" in post.doc["message"]
     assert not h.outbox.items
 
@@ -140,7 +140,7 @@ async def test_routing_by_severity_and_rule(
     await until(lambda: len(receiver.posts) == 3)
     assert "192.0.2.0/24" in receiver.at("pager")[0].doc["title"]
     assert "10.0.0.0/8" in receiver.at("vis")[0].doc["title"]
-    assert receiver.at("all")[0].doc["title"] == "[3 alerts] 3 firing"
+    assert receiver.at("all")[0].doc["title"].startswith("[CRITICAL] FIRING: 192.0.2.0/24")
     assert sum(i.channel == "am" for i in h.outbox.items.values()) == 3  # port 9: retrying
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
+from monitor.ops.proxy import proxy_for
 from monitor.ops.secret import Secret
 from monitor.settings import SourceConfig
 from monitor.sources.base import ApiError, AuthError, BadAnswerError, TooLargeError, TransientError
@@ -201,3 +202,33 @@ def test_empty_token_file_says_so(tmp_path: Path) -> None:
     empty.write_text("\n")
     with pytest.raises(AuthError, match=f"token file {empty} is empty"):
         load_token(empty)
+
+
+async def test_requests_go_through_the_proxy_the_environment_names(
+    fake: FakeRadar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `radar.example` resolves nowhere: only the proxy (the fake, which answers absolute-form
+    # requests like any forward proxy) can reach it.
+    port = fake.base_url.split(":")[2].split("/")[0]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    config = SourceConfig(base_url="http://radar.example/client/v4", timeout=2.0, retries=0)
+    async with RadarRoutes(RadarClient(config, TOKEN)) as c:
+        answer = await c.fetch(PREFIX)
+    assert [o.origin for o in answer.origins] == [64500]
+    # NO_PROXY exempts the host: the request then goes direct, and fails.
+    monkeypatch.setenv("NO_PROXY", "radar.example")
+    async with RadarRoutes(RadarClient(config, TOKEN)) as c:
+        with pytest.raises(TransientError):
+            await c.fetch(PREFIX)
+
+
+def test_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert proxy_for("https://api.cloudflare.com/client/v4") == "http://proxy.example:3128"
+    assert proxy_for("https://127.0.0.1:9093/api/v2/alerts") is None
+    assert proxy_for("https://[::1]/x") is None
+    assert proxy_for("https://localhost/x") is None

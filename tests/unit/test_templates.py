@@ -74,7 +74,8 @@ def test_source_wide_finding_without_evidence_renders_without_links() -> None:
 def test_burst_becomes_one_summary_with_a_capped_list() -> None:
     events = burst(200)
     title, body = render(events)
-    assert title == "[200 alerts] 150 firing, 50 resolved"
+    # Too many to name: the title counts alerts and prefixes instead.
+    assert title == "[CRITICAL] 150 firing, 50 resolved: 200 alerts on 200 prefixes"
     assert body.startswith("200 alerts: 150 firing, 50 resolved\n")
     assert "By severity: 100 critical, 100 warning" in body
     assert "By rule: unexpected-origin 100, visibility-below 100" in body
@@ -93,7 +94,10 @@ def test_small_group_shows_every_alert_in_full() -> None:
         make_event(EventKind.REPEAT, prefix="203.0.113.0/24", firing_for=timedelta(hours=4)),
     ]
     title, body = render(events)
-    assert title == "[3 alerts] 1 firing, 1 still firing, 1 resolved"
+    assert title == (
+        "[CRITICAL] 1 firing, 1 still firing, 1 resolved: "
+        "192.0.2.0/24 203.0.113.0/24 198.51.100.0/24 AS666 (unexpected-origin)"
+    )
     assert "RESOLVED after 1h2m: unexpected-origin 198.51.100.0/24 (AS666 EVIL-NET)" in body
     assert body.count("Observed origins:") == 3
     assert body.count("Sample AS paths:") == 3
@@ -108,13 +112,33 @@ def test_larger_group_lists_every_alert_with_its_radar_link() -> None:
         make_event(prefix="192.0.2.0/25"),
     ]
     title, body = render(events)
-    assert title == "[4 alerts] 2 firing, 1 still firing, 1 resolved"
+    assert title == "[CRITICAL] 2 firing, 1 still firing, 1 resolved: 4 alerts on 4 prefixes"
     assert (
         "RESOLVED after 1h2m [CRITICAL] unexpected-origin 198.51.100.0/24 (AS666 EVIL-NET)" in body
     )
     assert "REPEAT (firing for 4h) [CRITICAL]" in body
     assert "  https://radar.cloudflare.com/routing/prefix/203.0.113.0/24" in body
     assert "more" not in body
+
+
+def test_hijack_title_names_severity_prefix_origin_and_rules() -> None:
+    """A hijack is two alerts; a phone push of its title must still say what and where."""
+    hijack = [
+        make_event(rule="unexpected-origin", prefix="104.244.42.0/24", origin=8342),
+        make_event(rule="rpki-invalid", prefix="104.244.42.0/24", origin=8342),
+    ]
+    title, _ = render(hijack)
+    assert title == "[CRITICAL] FIRING: 104.244.42.0/24 AS8342 (rpki-invalid, unexpected-origin)"
+
+
+def test_group_title_leads_with_the_worst_active_severity() -> None:
+    events = [
+        make_event(rule="visibility-below", severity=Severity.WARNING, origin=None),
+        make_event(EventKind.RESOLVED, rule="unexpected-origin", prefix="198.51.100.0/24"),
+    ]
+    title, _ = render(events)
+    # The resolved critical no longer needs action: the warning still firing leads.
+    assert title.startswith("[WARNING] 1 firing, 1 resolved: 192.0.2.0/24 198.51.100.0/24 AS666")
 
 
 def test_render_refuses_an_empty_group() -> None:

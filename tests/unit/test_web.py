@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -222,5 +224,43 @@ async def test_status_page_escapes_and_shows_everything(http: Http, state: Monit
     for rule in ("hijack", "rpki-invalid", "stale", "low"):
         assert f'<td class="nowrap">{rule}</td>' in page
     assert "pending" in page and "firing" in page
-    # Self-contained: nothing for the browser to fetch.
-    assert "src=" not in page and "href=" not in page
+    # Self-contained: nothing for the browser to fetch; links only to the three lookups.
+    assert "src=" not in page
+    links = re.findall(r'href="([^"]*)"', page)
+    assert links and all(
+        link.startswith(("https://radar.cloudflare.com/", "https://bgp.tools/", "https://stat."))
+        for link in links
+    )
+
+
+async def test_status_page_links_names_the_instance_and_tints_pending(
+    http: Http, state: MonitorState
+) -> None:
+    put_alerts(state)
+    _, page, _ = await get(http, "/")
+    for prefix in (V4, V6, WAITING):
+        assert f'href="https://radar.cloudflare.com/routing/prefix/{prefix}"' in page
+        assert f'href="https://bgp.tools/prefix/{prefix}"' in page
+        assert f'href="https://stat.ripe.net/{prefix}"' in page
+    assert f"<title>radar-monitor on {socket.gethostname()}</title>" in page
+    # V6 has only a pending alert: tinted apart from the firing V4 and the quiet WAITING.
+    assert f'<tr class="p-pending"><td class="nowrap">{V6}' in page
+    assert f'<tr class="p-critical"><td class="nowrap">{V4}' in page
+    assert f'<tr><td class="nowrap">{WAITING}' in page
+
+
+async def test_a_failing_channel_shows_on_the_page_and_fails_readyz(
+    http: Http, state: MonitorState
+) -> None:
+    item = state.outbox.add("pager", {}, time.time() - 60)
+    state.outbox.failed([item.id], time.time(), "HTTP 500 from the webhook", 300.0)
+    _, page, _ = await get(http, "/")
+    assert "Channel pager is failing: 1 notifications queued since" in page
+    assert "last error: HTTP 500 from the webhook" in page
+    status, body, _ = await get(http, "/readyz")
+    assert (status, body) == (
+        503,
+        "channel pager is failing: 1 queued; HTTP 500 from the webhook\n",
+    )
+    state.outbox.delivered([item.id])
+    assert (await get(http, "/readyz"))[:2] == (200, "ready\n")

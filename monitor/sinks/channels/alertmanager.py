@@ -14,10 +14,12 @@ import aiohttp
 from monitor.core.evidence import Evidence
 from monitor.core.finding import AlertKey, Finding
 from monitor.core.lifecycle import Alert, AlertEvent, EventKind
+from monitor.core.measures import prefix_links
 from monitor.ops.logs import scrub
+from monitor.ops.proxy import proxy_for
 from monitor.settings import ChannelConfig
 from monitor.sinks.channels.base import Channel, Delivery, Outcome, UnusableChannelError
-from monitor.sinks.templates import neutralise, origin_line, prefix_links
+from monitor.sinks.templates import neutralise, origin_line
 
 #: Labels the monitor sets itself; a prefix label of the same name is left out.
 RESERVED_LABELS = frozenset({"alertname", "severity", "prefix", "origin", "collector"})
@@ -146,7 +148,7 @@ async def post_alerts(
     """POST `alerts` to `base_url`/api/v2/alerts; raises AlertmanagerError unless answered 2xx."""
     url = base_url.strip().rstrip("/") + "/api/v2/alerts"
     async with session.post(
-        url, json=list(alerts), timeout=aiohttp.ClientTimeout(total=timeout)
+        url, json=list(alerts), timeout=aiohttp.ClientTimeout(total=timeout), proxy=proxy_for(url)
     ) as response:
         if not 200 <= response.status < 300:
             body = await response.content.read(ERROR_BODY_LIMIT)

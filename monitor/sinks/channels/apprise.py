@@ -53,15 +53,13 @@ class AppriseChannel(Channel):
 
     async def _notify(self, title: str, body: str, notify_type: apprise.NotifyType) -> Delivery:
         try:
-            result = await asyncio.wait_for(
-                self._sender.async_notify(
+            async with asyncio.timeout(self._timeout):
+                result = await self._sender.async_notify(
                     title=title,
                     body=body,
                     body_format=apprise.NotifyFormat.TEXT,
                     notify_type=notify_type,
-                ),
-                self._timeout,
-            )
+                )
         except TimeoutError:
             return Delivery(Outcome.TIMEOUT, f"no answer within {self._timeout:g}s")
         except Exception as exc:
