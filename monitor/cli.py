@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import sys
@@ -79,11 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, type=Path, help="YAML configuration file")
 
     demo = sub.add_parser("demo", help="run the daemon on a bundled incident replay, offline")
-    demo.add_argument("--port", type=int, default=9847, help="HTTP port on 127.0.0.1")
+    demo.add_argument("--port", type=_port, default=9847, help="HTTP port on 127.0.0.1")
 
     test_notify = sub.add_parser("test-notify", help="send a test message to every channel")
     test_notify.add_argument("--config", required=True, type=Path, help="YAML configuration file")
     return parser
+
+
+def _port(text: str) -> int:
+    """A TCP port number, refused by argparse (exit 2) when it is not one."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,12 +161,22 @@ def cmd_demo(port: int) -> int:
     with tempfile.TemporaryDirectory(prefix="radar-monitor-demo-") as tmp:
         path = demo_config(Path(tmp), port)
         config = load_config(path)
-        print(
-            f"radar-monitor demo: replaying {config.source.file} (reconstructed incidents, "
-            f"no network). Status page and metrics: http://127.0.0.1:{port}/  (Ctrl-C stops)",
-            flush=True,
+
+        def banner() -> None:  # once the port is ours, so a bind error is not preceded by it
+            print(
+                f"radar-monitor demo: replaying {config.source.file} (reconstructed incidents, "
+                f"no network). Status page and metrics: http://127.0.0.1:{port}/  (Ctrl-C stops)",
+                flush=True,
+            )
+
+        supervisor = Supervisor(
+            path,
+            config,
+            on_events=print_events,
+            on_listening=banner,
+            listen_hint="choose another port with --port",
         )
-        return asyncio.run(Supervisor(path, config, on_events=print_events).run())
+        return asyncio.run(supervisor.run())
 
 
 def cmd_test_notify(path: Path) -> int:
@@ -198,6 +216,22 @@ def cmd_once(path: Path, fmt: str) -> int:
     return result.exit_code
 
 
+def _not_a_prefix(text: str) -> str:
+    """Why `text` is not a prefix, and for a bare address which prefix to ask about."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return f"{text!r} is not a prefix (give one such as 1.1.1.0/24 or 2606:4700::/32)"
+    # Radar's realtime routes answer exact prefixes only; the usual announced sizes.
+    length = 24 if address.version == 4 else 48
+    covering = ipaddress.ip_network(f"{address}/{length}", strict=False)
+    return (
+        f"{address} is an address, not a prefix: Radar answers exact prefixes only. "
+        f"Ask about the prefix that covers it, often {covering} "
+        f"(https://bgp.tools/prefix/{address} shows which one is announced)"
+    )
+
+
 async def _fetch_one(prefix: str, settings: SourceConfig) -> PrefixView:
     source = make_source(settings, require_token=True)
     try:
@@ -208,7 +242,11 @@ async def _fetch_one(prefix: str, settings: SourceConfig) -> PrefixView:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """What Radar sees for one prefix, for on-call."""
-    prefix = parse_prefix(args.prefix, "PREFIX")
+    try:
+        prefix = parse_prefix(args.prefix, "PREFIX")
+    except ConfigError:
+        print(f"radar-monitor: query: {_not_a_prefix(args.prefix)}", file=sys.stderr)
+        return EXIT_USAGE
     settings = SourceConfig(
         base_url=args.base_url.rstrip("/"), token_file=args.token_file, timeout=args.timeout
     )

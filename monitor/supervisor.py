@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor import __version__
@@ -30,10 +31,18 @@ class Supervisor:
     """One running monitor: `await Supervisor(path, config).run()` returns the exit code."""
 
     def __init__(
-        self, config_path: Path, config: Config, *, on_events: EventHook | None = None
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        on_events: EventHook | None = None,
+        on_listening: Callable[[], None] | None = None,
+        listen_hint: str = "set http.listen to a free address",
     ) -> None:
         self.config_path = config_path
         self.app = App(config, on_events=on_events)
+        self._on_listening = on_listening
+        self._listen_hint = listen_hint
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
 
@@ -52,8 +61,16 @@ class Supervisor:
         try:
             await app.start_http(config)
         except OSError as exc:
-            log.error("cannot listen on %s:%d: %s", config.http.host, config.http.port, exc)
+            log.error(
+                "cannot listen on %s:%d: %s; %s",
+                config.http.host,
+                config.http.port,
+                exc.strerror or exc,
+                self._listen_hint,
+            )
             return 1
+        if self._on_listening is not None:
+            self._on_listening()
         app.start_notifier()
         background = [
             asyncio.create_task(self._watchdog(), name="watchdog"),

@@ -8,8 +8,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "monitor"
 EXAMPLE_CONFIG = ROOT / "rules.example.yaml"
 UNIT = ROOT / "systemd" / "radar-monitor.service"
-#: The status page screenshot, rewritten by the Chromium test once it passed its checks.
-SCREENSHOT = ROOT / "docs" / "status-page.png"
 RULES = ROOT / "contrib" / "prometheus" / "radar-monitor.rules.yml"
 RULE_TESTS = ROOT / "contrib" / "prometheus" / "radar-monitor.rules.test.yml"
 PROMETHEUS_EXAMPLE = ROOT / "contrib" / "prometheus" / "prometheus.example.yml"

@@ -219,6 +219,23 @@ def test_query(fake: FakeRadar, fmt: str) -> None:
         assert "AS PATH" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("arg", "says"),
+    [
+        ("1.1.1.1", "1.1.1.1 is an address, not a prefix"),
+        ("2606:4700::1111", "often 2606:4700::/48"),
+        ("not-a-prefix", "'not-a-prefix' is not a prefix"),
+    ],
+)
+def test_query_of_a_non_prefix_says_what_to_ask_instead(arg: str, says: str) -> None:
+    result = run("query", arg, "--base-url", "http://127.0.0.1:9/client/v4")
+    assert result.returncode == 2
+    assert says in result.stderr and "config error" not in result.stderr
+    assert "Traceback" not in result.stderr
+    if arg == "1.1.1.1":
+        assert "often 1.1.1.0/24" in result.stderr and "bgp.tools/prefix/1.1.1.1" in result.stderr
+
+
 def test_check_summarises_channels_and_silences_and_warns_when_nobody_is_told(
     tmp_path: Path,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,33 @@ def test_demo_runs_offline_serves_the_page_and_prints_notifications(tmp_path: Pa
     assert code == 0
     assert "reconstructed incidents, no network" in out.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["demo.out"]  # state went to a temp folder
+
+
+def test_demo_port_errors_name_the_option_not_a_temporary_file(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2
+    assert "--port: must be a port number from 1 to 65535" in bad.stderr
+    assert "tmp" not in bad.stderr and "demo.yaml" not in bad.stderr
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = subprocess.run(
+            [sys.executable, "-m", "monitor", "demo", "--port", str(taken.getsockname()[1])],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
+        )
+    assert busy.returncode == 1
+    # No banner inviting a visit to a page that is not there; the error says what to do.
+    assert "Status page and metrics" not in busy.stdout
+    assert "choose another port with --port" in busy.stderr
 
 
 def test_test_notify_reports_per_channel(tmp_path: Path, receiver: Receiver) -> None:
