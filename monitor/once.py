@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from monitor.core.bounds import capped
 from monitor.core.collectors import CollectorFreshness
 from monitor.core.finding import Finding
 from monitor.core.observation import ErrorKind, FetchFailure, PrefixView
@@ -65,7 +66,7 @@ async def run_check(config: Config) -> CheckResult:
     now = datetime.now(UTC)
     # Every prefix is judged against the newest collector timestamps any answer reported.
     freshness = CollectorFreshness()
-    views = [(o.watch, o.view) for o in outcomes if o.view is not None]
+    views = [(o.watch, capped(o.view, o.watch.origins)[0]) for o in outcomes if o.view is not None]
     for _, view in views:
         freshness.merge(view.collectors)
     findings = merge_findings(

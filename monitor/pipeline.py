@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from monitor.core.bounds import capped
 from monitor.core.evidence import Evidence
 from monitor.core.finding import SOURCE_AUTH, SOURCE_UNREACHABLE, AlertKey, Finding, Severity
 from monitor.core.lifecycle import AlertEvent, Policy, Scope, Timing
@@ -104,6 +105,8 @@ class Pipeline:
     def __init__(self, state: MonitorState, sink: EventSink) -> None:
         self.state = state
         self._sink = sink
+        #: Prefixes whose answers had too many origins, already said in the log.
+        self._capped: set[str] = set()
 
     def observe(self, observation: Observation) -> None:
         """Apply one source observation (a view or a failed fetch) at the current time."""
@@ -130,6 +133,17 @@ class Pipeline:
         self._sink(self.state.book.tick(now, policy(self.state.config, None)))
 
     def _viewed(self, status: PrefixStatus, view: PrefixView, now: datetime) -> Judgement:
+        view, dropped = capped(view, status.watch.origins)
+        if dropped:
+            first = view.prefix not in self._capped
+            self._capped.add(view.prefix)
+            log.log(
+                logging.WARNING if first else logging.DEBUG,
+                "%s: the answer lists %d origins; only the %d most visible are judged",
+                view.prefix,
+                dropped + len(view.origins),
+                len(view.origins),
+            )
         # Routes are most of a view's memory (thousands per prefix) and nothing after the
         # judgement needs them: keep the counts, origins and collectors only.
         status.view = dataclasses.replace(view, routes=())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,10 @@ from monitor.core.target import Target
 
 #: Sample AS paths kept per alert: one per origin first, so a hijacker's path is among them.
 SAMPLE_PATHS = 3
+#: Origins an alert's evidence lists besides the expected ones and its own: the most visible.
+#: Every alert stored all of them before, so N unexpected origins made 2N alerts of N origins
+#: each (quadratic memory, outbox and database; 3,000 origins passed 4 GiB).
+SUMMARY_ORIGINS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,10 @@ class Evidence:
     total_peers: int = 0
     sample_paths: tuple[tuple[tuple[int, ...], str], ...] = ()
     data_time: datetime | None = None
+    #: Origins of the view not listed in `origins` (the summary is capped).
+    omitted_origins: int = 0
+    #: The omitted origins by ASN, so that `about` can add an alert's own in O(1); not stored.
+    _rest: Mapping[int, OriginEvidence] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def capture(cls, target: Target, description: str, view: PrefixView | None) -> Evidence:
@@ -67,6 +75,10 @@ class Evidence:
         if view is None:
             return cls(prefix=target.prefix, description=description, expected_origins=expected)
         value, visible, total = expected_visibility(target, view)
+        every = origin_evidence(view, target.origins)
+        expected_seen = [o for o in every if o.expected]
+        others = sorted((o for o in every if not o.expected), key=lambda o: -o.visible_peers)
+        kept, rest = others[:SUMMARY_ORIGINS], others[SUMMARY_ORIGINS:]
         samples: list[tuple[tuple[int, ...], str]] = []
         seen_origins: set[int | None] = set()
         for route in view.routes:
@@ -77,12 +89,23 @@ class Evidence:
             prefix=target.prefix,
             description=description,
             expected_origins=expected,
-            origins=origin_evidence(view, target.origins),
+            origins=(*expected_seen, *kept),
             visibility=value,
             visible_peers=visible,
             total_peers=total,
             sample_paths=tuple(samples),
             data_time=view.data_time,
+            omitted_origins=len(rest),
+            _rest={o.asn: o for o in rest},
+        )
+
+    def about(self, asn: int | None) -> Evidence:
+        """This evidence for an alert about origin `asn`: the summary plus that origin."""
+        extra = self._rest.get(asn) if asn is not None else None
+        if extra is None:
+            return replace(self, _rest={}) if self._rest else self
+        return replace(
+            self, origins=(*self.origins, extra), omitted_origins=self.omitted_origins - 1, _rest={}
         )
 
     def origin(self, asn: int) -> OriginEvidence | None:
@@ -101,6 +124,7 @@ class Evidence:
             "total_peers": self.total_peers,
             "sample_paths": [[list(p), c] for p, c in self.sample_paths],
             "data_time": to_jsonable(self.data_time),
+            "omitted_origins": self.omitted_origins,
         }
 
     @classmethod
@@ -116,4 +140,5 @@ class Evidence:
             total_peers=doc.get("total_peers", 0),
             sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
             data_time=from_jsonable_time(doc.get("data_time")),
+            omitted_origins=doc.get("omitted_origins", 0),
         )

@@ -177,10 +177,12 @@ class AlertBook:
         present: set[AlertKey] = set()
         for finding in findings:
             present.add(finding.key)
-            events += self._seen(finding, evidence if finding.prefix else None, now, policy)
+            about = evidence.about(finding.origin) if evidence and finding.prefix else None
+            events += self._seen(finding, about, now, policy)
         for key in [k for k in self.alerts if k not in present and scope.covers(k)]:
-            about_prefix = evidence if key.prefix else None
-            events += self._absent(self.alerts[key], about_prefix, now, policy)
+            alert = self.alerts[key]
+            about = evidence.about(alert.finding.origin) if evidence and key.prefix else None
+            events += self._absent(alert, about, now, policy)
         return events
 
     def _seen(

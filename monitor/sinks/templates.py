@@ -177,6 +177,8 @@ def _evidence_lines(evidence: Evidence) -> list[str]:
     if evidence.origins:
         lines.append("Observed origins:")
         lines += [f"  {origin_line(o)}" for o in evidence.origins]
+        if evidence.omitted_origins:
+            lines.append(f"  … and {evidence.omitted_origins} more, less visible, origins")
     elif evidence.data_time is not None:
         lines.append("Observed origins: none (the prefix is not announced)")
     if evidence.visibility is not None:

@@ -202,6 +202,8 @@ def _description(finding: Finding, evidence: Evidence | None) -> str:
     if evidence is not None and evidence.origins:
         lines.append("Observed origins:")
         lines += [f"  {origin_line(o)}" for o in evidence.origins]
+        if evidence.omitted_origins:
+            lines.append(f"  … and {evidence.omitted_origins} more, less visible, origins")
     return "\n".join(lines)
 
 
