@@ -48,6 +48,7 @@ def body(n: int) -> bytes:
 def per_answer(config: Config, raw: bytes, polls: int = 5) -> tuple[float, int]:
     """Median seconds the loop spends per poll of `raw`, and the alerts it holds."""
     view = decode_routes(raw, PREFIX).result
+    assert view is not None
     state = MonitorState(config, AlertBook(), Outbox())
     state.apply_config(config)
     pipeline = Pipeline(state, lambda events: None)
