@@ -68,9 +68,9 @@ async def run_check(config: Config) -> CheckResult:
     freshness = CollectorFreshness()
     views = [(o.watch, capped(o.view, o.watch.origins)[0]) for o in outcomes if o.view is not None]
     for _, view in views:
-        freshness.merge(view.collectors)
+        freshness.merge(view.collectors, now)
     findings = merge_findings(
-        judge(watch, replace(view, collectors=freshness.merge(view.collectors)), now)
+        judge(watch, replace(view, collectors=freshness.merge(view.collectors, now)), now)
         for watch, view in views
     )
     return CheckResult(findings=tuple(findings), outcomes=tuple(outcomes), checked_at=now)

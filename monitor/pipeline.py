@@ -107,13 +107,14 @@ class Pipeline:
         self._sink = sink
         #: Prefixes whose answers had too many origins, already said in the log.
         self._capped: set[str] = set()
+        self._limit_logged = False
 
-    def observe(self, observation: Observation) -> None:
-        """Apply one source observation (a view or a failed fetch) at the current time."""
+    def observe(self, observation: Observation, now: datetime | None = None) -> None:
+        """Apply one source observation (a view or a failed fetch) at `now` (default: now)."""
         status = self.state.prefixes.get(observation.prefix)
         if status is None:
             return  # no longer watched: a reload removed it while the fetch ran
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         if isinstance(observation, FetchFailure):
             judgement = self._failed(status, observation)
         else:
@@ -127,10 +128,26 @@ class Pipeline:
         )
         self._sink(events)
 
-    def tick(self) -> None:
-        """Repeats that came due and silences that began or ended, between observations."""
-        now = datetime.now(UTC)
-        self._sink(self.state.book.tick(now, policy(self.state.config, None)))
+    def tick(self, now: datetime | None = None) -> None:
+        """Repeats that came due, silences that began or ended, collectors gone quiet."""
+        now = now or datetime.now(UTC)
+        events = self.state.book.tick(now, policy(self.state.config, None))
+        self._sink(events + self._forget_collectors(now))
+
+    def _forget_collectors(self, now: datetime) -> list[AlertEvent]:
+        """Resolve the alerts of collectors that no answer listed for an hour."""
+        book = self.state.book
+        alerted = {a.finding.collector for a in book.alerts.values() if a.finding.collector}
+        gone = self.state.freshness.forget(now, (c for c in alerted if c))
+        if not gone:
+            return []
+        log.info("forgetting collectors no answer listed for an hour: %s", ", ".join(sorted(gone)))
+        subjects: dict[str, set[str]] = {}
+        for key, alert in book.alerts.items():
+            if not key.prefix and alert.finding.collector in gone:
+                subjects.setdefault(key.rule, set()).add(key.subject)
+        scope = Scope(prefix="", subjects={r: frozenset(s) for r, s in subjects.items()})
+        return book.observe(scope, [], None, now, policy(self.state.config, None))
 
     def _viewed(self, status: PrefixStatus, view: PrefixView, now: datetime) -> Judgement:
         view, dropped = capped(view, status.watch.origins)
@@ -152,7 +169,14 @@ class Pipeline:
         if self.state.auth_error is not None:
             log.warning("Radar accepts the API token again")
             self.state.auth_error = None
-        view = dataclasses.replace(view, collectors=self.state.freshness.merge(view.collectors))
+        freshness = self.state.freshness
+        view = dataclasses.replace(view, collectors=freshness.merge(view.collectors, now))
+        if freshness.refused and not self._limit_logged:
+            self._limit_logged = True
+            log.warning(
+                "tracking the limit of %d collectors: answers list more; new ones are ignored",
+                freshness.limit,
+            )
         return judge(status.watch, view, now)
 
     def _failed(self, status: PrefixStatus, failure: FetchFailure) -> Judgement:

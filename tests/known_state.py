@@ -9,7 +9,7 @@ import aiohttp
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import make_app
 from monitor.state import MonitorState
-from tests.builders import answer, collector, monitor_state, origin, serving
+from tests.builders import NOW, answer, collector, monitor_state, origin, serving
 
 CONFIG = """
 prefixes:
@@ -37,7 +37,7 @@ def known_state() -> MonitorState:
         ),
     )
     v4.routes = len(v4.view.routes)
-    state.freshness.merge(v4.view.collectors)
+    state.freshness.merge(v4.view.collectors, NOW)
     v4.last_success = 1_795_867_200.0
     v6 = state.prefixes[V6]
     v6.view = answer(V6, origins=(origin(64501, 500, rpki="unknown"),), data_age=None)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.collectors import MAX_COLLECTORS
 from monitor.core.finding import SOURCE_AUTH
 from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.core.observation import CollectorView, ErrorKind, FetchFailure, Observation
@@ -86,3 +87,56 @@ def test_source_auth_resolves_when_an_answer_comes_back(caplog: pytest.LogCaptur
         (EventKind.RESOLVED, SOURCE_AUTH),
     ]
     assert "accepts the API token again" in caplog.text
+
+
+def test_a_collector_no_answer_lists_for_an_hour_is_forgotten_and_resolves() -> None:
+    state = monitor_state(CONFIG)
+    events: list[AlertEvent] = []
+    pipeline = Pipeline(state, events.extend)
+    start = datetime.now(UTC)
+    pipeline.observe(answer(A, (origin(64500, 900),), (rrc01(timedelta(hours=2)),)), start)
+    assert [e.kind for e in events] == [EventKind.FIRING]
+    # rrc01 is retired: answers stop listing it. Nothing resolves it from an answer.
+    for minutes in (10, 30, 59):
+        later = start + timedelta(minutes=minutes)
+        pipeline.observe(answer(A, (origin(64500, 900),)), later)
+        pipeline.tick(later)
+    assert [e.kind for e in events] == [EventKind.FIRING]
+    pipeline.tick(start + timedelta(minutes=61))
+    assert [e.kind for e in events] == [EventKind.FIRING, EventKind.RESOLVED]
+    assert "rrc01" not in state.collectors()
+
+
+def test_collector_alerts_restored_without_answers_are_forgotten_an_hour_later() -> None:
+    first = monitor_state(CONFIG)
+    Pipeline(first, lambda _: None).observe(
+        answer(A, (origin(64500, 900),), (rrc01(timedelta(hours=2)),))
+    )
+    # A restart: the alert comes back from the database, the freshness does not.
+    state = monitor_state(CONFIG)
+    state.book = first.book
+    events: list[AlertEvent] = []
+    pipeline = Pipeline(state, events.extend)
+    start = datetime.now(UTC)
+    pipeline.tick(start)
+    pipeline.tick(start + timedelta(minutes=59))
+    assert events == []
+    pipeline.tick(start + timedelta(minutes=60))
+    assert [e.kind for e in events] == [EventKind.RESOLVED]
+
+
+def test_new_collectors_beyond_the_limit_are_ignored_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    state = monitor_state(CONFIG)
+    events: list[AlertEvent] = []
+    pipeline = Pipeline(state, events.extend)
+    stale = datetime.now(UTC) - timedelta(hours=2)
+    with caplog.at_level(logging.WARNING, logger="monitor.pipeline"):
+        for batch in range(3):  # names that keep changing, 600 new ones per answer
+            names = (f"x{batch}-{i}" for i in range(600))
+            crowd = tuple(CollectorView(n, stale, stale, stale, 1, 1, 0) for n in names)
+            pipeline.observe(answer(A, (origin(64500, 900),), crowd))
+    assert len(state.collectors()) == MAX_COLLECTORS
+    assert len(events) == MAX_COLLECTORS
+    assert caplog.text.count("tracking the limit of 1000 collectors") == 1
