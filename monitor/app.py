@@ -25,9 +25,10 @@ from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sinks.store import Store
 from monitor.sources.base import PrefixSource
-from monitor.sources.factory import make_source
+from monitor.sources.factory import configured_token, make_source
 from monitor.sources.polling import Poller, plan
 from monitor.state import MonitorState
+from monitor.validate import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class App:
         self.state.store_error = self.store.error
         self.on_events = on_events
         self.pipeline = Pipeline(self.state, self._emit)
+        self._token = configured_token(config.source)
         schedule = plan(config.source, len(config.prefixes))
         self.state.effective_interval = schedule.effective_interval
         self.poller = Poller(
@@ -172,16 +174,29 @@ class App:
         """Adopt `config`: rebuild what changed, keep every alert still configured."""
         old = self.state.config
         source = self.poller.source
-        if config.source != old.source:
-            await source.close()
+        # Read first, before anything changes: a token file that cannot be read rejects the
+        # reload (ConfigError) while the old source keeps polling. A rotated token (same
+        # config, new file content) is what a reload after a rotation is for.
+        token = configured_token(config.source)
+        if config.source != old.source or token != self._token:
             source = self._source(config)
+            self._token = token
+        if config.http != old.http and self.http is not None:
+            await self.http.cleanup()
+            try:
+                await self.start_http(config)
+            except OSError as exc:
+                # The new address is taken or not ours: keep serving where we did.
+                await self.start_http(old)
+                if source is not self.poller.source:
+                    await source.close()
+                raise ConfigError("http.listen", f"cannot listen there: {exc.strerror}") from None
+        if source is not self.poller.source:
+            await self.poller.source.close()
         if config.notifications != old.notifications:
             await self.stop_notifier()
             self.notifier = self._notifier(config)
             self.start_notifier()
-        if config.http != old.http and self.http is not None:
-            await self.http.cleanup()
-            await self.start_http(config)
         watched = {p.prefix for p in config.prefixes}
         rules = {r.name for r in config.rules} | set(BUILTIN_RULES)
         for key in list(self.state.book.alerts):

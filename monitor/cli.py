@@ -20,6 +20,7 @@ from monitor.core.observation import ErrorKind, PrefixView
 from monitor.demo import demo_config, print_events
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
+from monitor.ops.terminal import printable_output
 from monitor.report import (
     check_json,
     check_table,
@@ -32,7 +33,7 @@ from monitor.settings import DEFAULT_BASE_URL, SourceConfig
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sources.base import AuthError, SourceError
-from monitor.sources.factory import make_source
+from monitor.sources.factory import configured_token, make_source
 from monitor.sources.polling import plan
 from monitor.supervisor import Supervisor
 from monitor.validate import ConfigError, parse_prefix
@@ -96,6 +97,11 @@ def _port(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    with printable_output():  # no AS name may write escape sequences to the terminal
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -133,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_check(path: Path) -> int:
     """Validate the file and summarise what it watches, including the poll plan."""
     config = load_config(path)
+    configured_token(config.source)  # read as `run` will: a bad token file is a bad config
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
     print(f"polling: {plan(config.source, len(config.prefixes)).describe(config.source)}")
     for line in describe_channels(config):

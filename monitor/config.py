@@ -9,13 +9,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor.core.finding import BUILTIN_RULES, Severity
+from monitor.config_rules import Rules, apply_overrides, read_rules, rule_name
+from monitor.core.finding import Severity
 from monitor.core.measures import normalise_collector
 from monitor.core.silence import Silence
 from monitor.exposition.webconfig import load_web_config
+from monitor.ops.files import FileProblem, read_small_text
 from monitor.ops.secret import Secret
 from monitor.ops.systemd import default_state_dir
-from monitor.rules import RULE_TYPES, Rule
+from monitor.problems import Abandoned, FromEnv, Mark, Problems
 from monitor.settings import (
     DEFAULT_BASE_URL,
     ChannelConfig,
@@ -34,8 +36,8 @@ from monitor.validate import (
     describe_value,
     join,
     labels,
-    load_yaml,
     name_of,
+    named,
     one_of,
     parse_asn,
     parse_duration,
@@ -46,32 +48,58 @@ from monitor.validate import (
     string,
     string_list,
 )
+from monitor.yamlload import entry_mark, parse_yaml, rebuilt
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: A YAML file larger than this is refused before parsing (keeps hostile files cheap).
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
-def interpolate(value: Any, path: str) -> Any:
-    """Replace `${VAR}` in every string with the environment variable; unset is an error."""
+def interpolate(value: Any, path: str, problems: Problems, mark: Mark | None = None) -> Any:
+    """Replace `${VAR}` in every string with the environment variable; unset is a problem.
+
+    A string that names variables becomes a `FromEnv`: messages quoting it show the file's
+    text, never the value."""
     if isinstance(value, str):
-
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise ConfigError(path, f"environment variable {name} is not set")
-            return os.environ[name]
-
-        return _ENV_REF.sub(sub, value)
+        names = _ENV_REF.findall(value)
+        if not names:
+            return value
+        unset = [n for n in dict.fromkeys(names) if n not in os.environ]
+        for name in unset:
+            problems.add(path, f"environment variable {name} is not set", mark)
+        expanded = value if unset else _ENV_REF.sub(lambda m: os.environ[m.group(1)], value)
+        return FromEnv(expanded, value, bool(unset))
     if isinstance(value, list):
-        return [interpolate(v, join(path, i)) for i, v in enumerate(value)]
+        return rebuilt(
+            value,
+            [
+                interpolate(v, _element(path, i, v), problems, entry_mark(value, i))
+                for i, v in enumerate(value)
+            ],
+        )
     if isinstance(value, dict):
-        return {k: interpolate(v, join(path, str(k))) for k, v in value.items()}
+        return rebuilt(
+            value,
+            {
+                k: interpolate(v, join(path, str(k)), problems, entry_mark(value, k))
+                for k, v in value.items()
+            },
+        )
     return value
 
 
+def _element(path: str, index: int, item: Any) -> str:
+    """The path of a list item, named as the validation names it (by `name` or `prefix`)."""
+    where = join(path, index)
+    if isinstance(item, Mapping):
+        for key in ("name", "prefix"):
+            if isinstance(item.get(key), str):
+                return named(where, item[key])
+    return where
+
+
 def load_config(path: str | Path) -> Config:
-    """Read, parse and validate the file; every problem is a ConfigError naming file and key."""
+    """Read, parse and validate the file; every problem is in the ConfigError, in file order."""
     file = str(path)
     raw = read_limited(path, MAX_CONFIG_BYTES)
     try:
@@ -90,31 +118,34 @@ def parse_config(text: str, file: str = "") -> Config:
 
 
 def _parse(text: str, file: str) -> Config:
-    data = load_yaml(text)
+    data, duplicates = parse_yaml(text, aliases=True)
     if data is None:
-        raise ConfigError("", "the file is empty", file)
-    top = Section(interpolate(data, ""), "")
-    source = _source(top.sub("source"), file)
-    rules = _rules(top)
-    by_name = {r.name: r for r in rules}
-    for builtin in BUILTIN_RULES:
-        if builtin in by_name:
-            raise ConfigError("rules", f"{builtin!r} is a built-in alert name; choose another")
-    raw_rules = {r.name: raw for r, raw in zip(rules, top.raw("rules", []), strict=True)}
-    prefixes = _prefixes(top, by_name, raw_rules)
-    notifications = _notifications(top.sub("notifications"), by_name)
-    http = _http(top.sub("http"), file)
-    state = _state(top.sub("state"))
-    silences = tuple(_silence(Section(item, path), by_name) for path, item in top.items("silences"))
+        raise ConfigError("", "the file is empty")
+    found = Problems(duplicates)
+    top = Section(interpolate(data, "", found), "", problems=found)
+    source = found.attempt(top.mark("source"), lambda: _source(top.sub("source"), file))
+    rules = read_rules(top)
+    seen: dict[str, str] = {}
+    prefixes = top.sections("prefixes", lambda s: _prefix(s, rules, seen))
+    notifications = found.attempt(
+        top.mark("notifications"), lambda: _notifications(top.sub("notifications"), rules)
+    )
+    http = found.attempt(top.mark("http"), lambda: _http(top.sub("http"), file))
+    state = found.attempt(top.mark("state"), lambda: _state(top.sub("state")))
+    silences = top.sections("silences", lambda s: _silence(s, rules))
     top.close()
+    found.check()
+    # Each part that gave up recorded a problem, which `check` raised.
+    assert source is not None and notifications is not None
+    assert http is not None and state is not None
     return Config(
         source=source,
-        prefixes=prefixes,
-        rules=rules,
+        prefixes=tuple(prefixes),
+        rules=tuple(rules.by_name.values()),
         notifications=notifications,
         http=http,
         state=state,
-        silences=silences,
+        silences=tuple(silences),
         file=file,
     )
 
@@ -145,11 +176,11 @@ def _source(s: Section, file: str) -> SourceConfig:
         loop=s.get("loop", boolean, False),
     )
     if cfg.type == "replay" and cfg.file is None:
-        raise ConfigError(s.where("file"), "is required for type: replay")
+        s.report("file", "is required for type: replay")
     if cfg.interval < 1:
-        raise ConfigError(s.where("interval"), "must be at least 1s")
+        s.report("interval", "must be at least 1s")
     if cfg.timeout <= 0:
-        raise ConfigError(s.where("timeout"), "must be more than 0s")
+        s.report("timeout", "must be more than 0s")
     s.close()
     return cfg
 
@@ -167,117 +198,29 @@ def _retries(value: Any, path: str) -> int:
     return value
 
 
-def _rule(section: Section) -> Rule:
-    name = section.get("name", name_of)
-    kind = section.get("type", string)
-    cls = RULE_TYPES.get(kind)
-    if cls is None:
-        raise ConfigError(
-            section.where("type"),
-            f"unknown rule type {kind!r} (known: {', '.join(sorted(RULE_TYPES))})",
-        )
-    rule = cls.from_section(name, section)
-    section.close()
-    return rule
+def _prefix(s: Section, rules: Rules, seen: dict[str, str]) -> PrefixConfig:
+    """A watched prefix; from the prefix on, paths name it: `prefixes[0] (192.0.2.0/24)`."""
+    prefix = s.get("prefix", parse_prefix)
+    s.path = named(s.path, s.data["prefix"])
+    if prefix in seen:
+        written = s.data["prefix"]  # from the environment: quoted as the file has it
+        shown = written if isinstance(written, FromEnv) else prefix
+        s.report("prefix", f"duplicate prefix {shown} (also {seen[prefix]})")
+    seen.setdefault(prefix, s.path)
+    cfg = PrefixConfig(
+        prefix=prefix,
+        origins=frozenset(s.each("origins", parse_asn)),
+        description=s.get("description", string, ""),
+        labels=s.get("labels", labels, {}),
+        rules=apply_overrides(s.sub("rules"), rules),
+    )
+    s.close()
+    return cfg
 
 
-def _rules(top: Section) -> tuple[Rule, ...]:
-    rules: list[Rule] = []
-    seen: dict[str, str] = {}
-    for path, item in top.items("rules"):
-        rule = _rule(Section(item, path))
-        if rule.name in seen:
-            raise ConfigError(
-                join(path, "name"), f"duplicate rule name {rule.name!r} (also {seen[rule.name]})"
-            )
-        seen[rule.name] = path
-        rules.append(rule)
-    return tuple(rules)
-
-
-def _prefixes(
-    top: Section, rules: Mapping[str, Rule], raw_rules: Mapping[str, Any]
-) -> tuple[PrefixConfig, ...]:
-    result: list[PrefixConfig] = []
-    seen: dict[str, str] = {}
-    for path, item in top.items("prefixes"):
-        s = Section(item, path)
-        prefix = s.get("prefix", parse_prefix)
-        if prefix in seen:
-            raise ConfigError(
-                join(path, "prefix"), f"duplicate prefix {prefix} (also {seen[prefix]})"
-            )
-        seen[prefix] = path
-        origins = frozenset(parse_asn(v, p) for p, v in s.items("origins"))
-        effective = _overrides(s.sub("rules"), rules, raw_rules)
-        result.append(
-            PrefixConfig(
-                prefix=prefix,
-                origins=origins,
-                description=s.get("description", string, ""),
-                labels=s.get("labels", labels, {}),
-                rules=effective,
-            )
-        )
-        s.close()
-    return tuple(result)
-
-
-def _overrides(
-    overrides: Section, rules: Mapping[str, Rule], raw_rules: Mapping[str, Any]
-) -> tuple[Rule, ...]:
-    """Apply a prefix's `rules:` mapping: `false` disables a rule, a mapping overrides options."""
-    effective: list[Rule] = []
-    for name in overrides.data:
-        if name not in rules:
-            known = ", ".join(rules) or "none defined"
-            raise ConfigError(overrides.where(name), f"no rule named {name!r} (rules: {known})")
-    for name, rule in rules.items():
-        override = overrides.raw(name, True)
-        if override is False:
-            continue
-        if override is True:
-            effective.append(rule)
-            continue
-        where = overrides.where(name)
-        changes = Section(override, where)
-        for key in ("name", "type"):
-            if key in changes.data:
-                raise ConfigError(join(where, key), "a prefix may not change a rule's name or type")
-        merged = {**raw_rules[name], **changes.data}
-        key_paths = {k: join(where, k) for k in changes.data}
-        effective.append(_rule(Section(merged, f"rules[{list(rules).index(name)}]", key_paths)))
-    overrides.close()
-    return tuple(effective)
-
-
-def _notifications(s: Section, rules: Mapping[str, Rule]) -> NotificationsConfig:
-    channels: list[ChannelConfig] = []
+def _notifications(s: Section, rules: Rules) -> NotificationsConfig:
     names: set[str] = set()
-    for path, item in s.items("channels"):
-        c = Section(item, path)
-        name = c.get("name", name_of)
-        if name in names:
-            raise ConfigError(join(path, "name"), f"duplicate channel name {name!r}")
-        names.add(name)
-        url = _channel_url(c)
-        for i, rule in enumerate(c.get("rules", string_list, ())):
-            if rule not in rules and rule not in BUILTIN_RULES:
-                raise ConfigError(join(c.where("rules"), i), f"no rule named {rule!r}")
-        channels.append(
-            ChannelConfig(
-                name=name,
-                url=url,
-                type=c.get("type", one_of("apprise", "alertmanager"), "apprise"),
-                severities=frozenset(Severity(v) for v in c.get("severities", _severities, ())),
-                rules=frozenset(c.get("rules", string_list, ())),
-                labels=c.get("labels", labels, {}),
-            )
-        )
-        problem = channel_problem(channels[-1])
-        if problem is not None:
-            raise ConfigError(c.where("url_file" if c.has("url_file") else "url"), problem)
-        c.close()
+    channels = s.sections("channels", lambda c: _channel(c, rules, names))
     cfg = NotificationsConfig(
         repeat_interval=s.get("repeat_interval", parse_duration, 4 * 3600.0),
         send_resolved=s.get("send_resolved", boolean, True),
@@ -289,19 +232,44 @@ def _notifications(s: Section, rules: Mapping[str, Rule]) -> NotificationsConfig
     return cfg
 
 
-def _channel_url(c: Section) -> Secret:
+def _channel(c: Section, rules: Rules, names: set[str]) -> ChannelConfig:
+    """A channel; from its name on, paths name it: `notifications.channels[0] (pager)`."""
+    name = c.get("name", name_of)
+    c.path = named(c.path, c.data["name"])
+    if name in names:
+        c.report("name", f"duplicate channel name {describe_value(c.data['name'])}")
+    names.add(name)
+    kind = c.get("type", one_of("apprise", "alertmanager"), "apprise")
+    severities = frozenset(Severity(v) for v in c.get("severities", _severities, ()))
+    routed = frozenset(c.each("rules", rule_name(rules)))
+    matchers = c.get("labels", labels, {})
+    url, url_file = c.get("url", string, None), c.get("url_file", string, None)
+    c.close()
+    channel = ChannelConfig(
+        name, _channel_url(c, url, url_file), kind, severities, routed, matchers
+    )
+    problem = None if c.failed("type") else channel_problem(channel)
+    if problem is not None:
+        c.report("url" if url_file is None else "url_file", problem)
+    return channel
+
+
+def _channel_url(c: Section, url: str | None, url_file: str | None) -> Secret:
     """The URL from `url` or the first line of `url_file`, exactly one of them."""
-    if c.has("url") == c.has("url_file"):
-        raise ConfigError(c.path, "needs exactly one of url or url_file")
-    if c.has("url"):
-        return Secret(c.get("url", string))
-    path = c.get("url_file", string)
+    if (url is None) == (url_file is None):
+        if url is None and c.misspelt("url", "url_file"):
+            raise Abandoned
+        c.fail(None, "needs exactly one of url or url_file")
+    if url is not None:
+        return Secret(url)
+    assert url_file is not None
+    # Bounded, regular files only; the path is not quoted (it sits next to a secret).
     try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(c.where("url_file"), f"cannot read {path}: {exc.strerror}") from None
+        text = read_small_text(Path(url_file)).strip()
+    except FileProblem as exc:
+        c.fail("url_file", f"cannot read the file: {exc}")
     if not text:
-        raise ConfigError(c.where("url_file"), f"{path} is empty")
+        c.fail("url_file", "the file is empty")
     return Secret(text.splitlines()[0].strip())
 
 
@@ -313,20 +281,20 @@ def _severities(value: Any, path: str) -> tuple[str, ...]:
 
 def _http(s: Section, file: str) -> HttpConfig:
     listen = s.get("listen", string, "127.0.0.1:9847")
-    host, sep, port = listen.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
-        raise ConfigError(s.where("listen"), f"must be HOST:PORT, got {listen!r}")
     web_config_file = _relative(s.get("web_config_file", string, None), file)
     instance = s.get("instance", string, None) or socket.gethostname()
     s.close()
+    host, sep, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
+        s.fail("listen", f"must be HOST:PORT, got {describe_value(s.data.get('listen', listen))}")
     web = None
     if web_config_file is not None:
         try:
             web = load_web_config(web_config_file)
         except ConfigError as exc:
             # Kept whole, naming the web config file and key, under this key of the config file.
-            raise ConfigError(s.where("web_config_file"), exc.describe()) from None
+            s.fail("web_config_file", exc.describe())
     return HttpConfig(host=host, port=int(port), web=web, instance=instance)
 
 
@@ -338,30 +306,36 @@ def _state(s: Section) -> StateConfig:
     return StateConfig(path=Path(path) if path else default)
 
 
-def _silence(s: Section, rules: Mapping[str, Rule]) -> Silence:
+def _silence(s: Section, rules: Rules) -> Silence:
     m = s.sub("matchers")
-    rule = m.get("rule", string, None)
-    if rule is not None and rule not in rules and rule not in BUILTIN_RULES:
-        raise ConfigError(m.where("rule"), f"no rule named {rule!r}")
+    rule = m.get("rule", rule_name(rules), None)
     collector = m.get("collector", string, None)
-    silence = Silence(
-        comment=s.get("comment", string),
-        starts=s.get("starts", parse_time, None),
-        ends=s.get("ends", parse_time, None) or s.get("until", parse_time, None),
+    prefix = m.get("prefix", parse_prefix, None)
+    origin = m.get("origin", parse_asn, None)
+    m.close()
+    if not m.data:
+        m.report(None, "needs at least one matcher (rule, prefix, origin, collector)")
+    comment = s.get("comment", string, None)
+    starts = s.get("starts", parse_time, None)
+    ends = s.get("ends", parse_time, None)
+    until = s.get("until", parse_time, None)
+    s.close()
+    if comment is None:
+        s.require("comment")
+    if s.has("ends") and s.has("until"):
+        s.report("until", "give ends or until, not both")
+    ends = ends or until
+    if starts and ends and ends <= starts:
+        s.report("ends" if s.has("ends") else "until", "must be after starts")
+    return Silence(
+        comment=comment,
+        starts=starts,
+        ends=ends,
         rule=rule,
-        prefix=m.get("prefix", parse_prefix, None),
-        origin=m.get("origin", parse_asn, None),
+        prefix=prefix,
+        origin=origin,
         collector=normalise_collector(collector) if collector else None,
     )
-    if s.has("ends") and s.has("until"):
-        raise ConfigError(s.where("until"), "give ends or until, not both")
-    if not m.data:
-        raise ConfigError(m.path, "needs at least one matcher (rule, prefix, origin, collector)")
-    if silence.starts and silence.ends and silence.ends <= silence.starts:
-        raise ConfigError(s.where("ends"), "must be after starts")
-    m.close()
-    s.close()
-    return silence
 
 
 def config_warnings(config: Config) -> list[str]:

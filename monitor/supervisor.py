@@ -13,6 +13,7 @@ from monitor import __version__
 from monitor.app import App, EventHook
 from monitor.config import load_config
 from monitor.ops import systemd
+from monitor.ops.logs import scrub
 from monitor.settings import Config
 from monitor.validate import ConfigError
 
@@ -125,12 +126,13 @@ class Supervisor:
         systemd.notify_reloading()
         try:
             config = load_config(self.config_path)
+            await self.app.reload(config)
         except ConfigError as exc:
             log.error("reload rejected, keeping the running configuration: %s", exc)
             self.app.state.reload_ok = False
-            systemd.notify_ready(self.app.status_line())
-            return
-        await self.app.reload(config)
+        except Exception as exc:  # a reload must never take monitoring down
+            log.error("reload failed, keeping the running configuration: %s", scrub(repr(exc)))
+            self.app.state.reload_ok = False
         systemd.notify_ready(self.app.status_line())
 
     async def _shutdown(self, *tasks: asyncio.Task[None]) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
+from typing import Any, NoReturn, TypeVar, cast
 
 from monitor.core.measures import parse_utc
+from monitor.problems import Abandoned, FromEnv, Mark, Problems
+from monitor.problems import ConfigError as ConfigError  # re-exported: its old home
+from monitor.problems import describe_value as describe_value  # re-exported
+from monitor.yamlload import entry_mark, mark_of
+from monitor.yamlload import load_yaml as load_yaml  # re-exported: its old home
 
 T = TypeVar("T")
 
@@ -21,23 +25,13 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _MISSING: Any = object()
 
 
-class ConfigError(ValueError):
-    """Invalid configuration; `str()` reads `FILE: key.path: problem`."""
-
-    def __init__(self, path: str, problem: str, file: str = "") -> None:
-        self.path = path
-        self.problem = problem
-        self.file = file
-        super().__init__(self.describe())
-
-    def describe(self) -> str:
-        """The one-line message shown to operators."""
-        where = ": ".join(p for p in (self.file, self.path) if p)
-        return f"{where}: {self.problem}" if where else self.problem
-
-    def in_file(self, file: str) -> ConfigError:
-        """The same error, naming the file it came from."""
-        return ConfigError(self.path, self.problem, file)
+def _plain(value: T) -> T:
+    """`value` with plain strs again for those from the environment (what the rest stores)."""
+    if isinstance(value, FromEnv):
+        return cast(T, str(value))
+    if isinstance(value, tuple):
+        return cast(T, tuple(_plain(v) for v in value))
+    return value
 
 
 def join(path: str, key: str | int) -> str:
@@ -47,10 +41,12 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def describe_value(value: Any) -> str:
-    """A short rendering of a bad value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def named(path: str, name: str) -> str:
+    """`rules[2]` + `low-visibility` → `rules[2] (low-visibility)`: a list item by its name
+    (as written: what the file says, not what an environment variable in it says)."""
+    label = name.template if isinstance(name, FromEnv) else name.strip()
+    plain = label.isprintable() and len(label) <= 60
+    return f"{path} ({label if plain else describe_value(label)})"
 
 
 def parse_duration(value: Any, path: str) -> float:
@@ -117,9 +113,24 @@ def parse_asn(value: Any, path: str) -> int:
 
 
 class Section:
-    """A YAML mapping being read key by key; `close()` rejects the keys nobody asked for."""
+    """A YAML mapping being read key by key; `close()` rejects the keys nobody asked for.
 
-    def __init__(self, data: Any, path: str, key_paths: Mapping[str, str] | None = None) -> None:
+    Without `problems`, the first mistake raises its ConfigError. With `problems` (the
+    configuration file), mistakes are recorded there and reading goes on: a bad value that has
+    a default is recorded and the default used; a missing or bad value with no default, or a
+    `fail()`, records the problem and raises `Abandoned`, ending this mapping (its later keys
+    go unchecked); `close()` records every unknown key, suggesting the nearest known one.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        path: str,
+        key_paths: Mapping[str, str] | None = None,
+        *,
+        problems: Problems | None = None,
+        mark: Mark | None = None,
+    ) -> None:
         if not isinstance(data, Mapping):
             raise ConfigError(
                 path or "(top level)", f"must be a mapping, got {describe_value(data)}"
@@ -129,16 +140,45 @@ class Section:
                 raise ConfigError(path, f"keys must be strings, got {describe_value(key)}")
         self.data: Mapping[str, Any] = data
         self.path = path
+        self.problems = problems
+        self._mark = mark_of(data) or mark
         self._key_paths = dict(key_paths or {})
         self._seen: set[str] = set()
+        self._failed: set[str] = set()
 
     def where(self, key: str) -> str:
         """The key path of `key` (overrides may map a key to where it was written)."""
         return self._key_paths.get(key) or join(self.path, key)
 
+    def mark(self, key: str | None = None) -> Mark | None:
+        """Where `key` (None: this mapping) was written, when known."""
+        found = None if key is None else entry_mark(self.data, key)
+        return found or self._mark
+
     def has(self, key: str) -> bool:
         """Whether the key is present (and not null)."""
         return self.data.get(key) is not None
+
+    def failed(self, key: str) -> bool:
+        """Whether a problem with `key` was recorded."""
+        return key in self._failed
+
+    def report(self, key: str | None, problem: str) -> None:
+        """Record `problem` with `key` (None: the mapping) and read on; the first problem with
+        a key is the one kept. Without `problems`, raise it."""
+        path = self.path if key is None else self.where(key)
+        if self.problems is None:
+            raise ConfigError(path, problem)
+        if key is not None:
+            if key in self._failed:
+                return
+            self._failed.add(key)
+        self.problems.add(path, problem, self.mark(key))
+
+    def fail(self, key: str | None, problem: str) -> NoReturn:
+        """Record `problem` with `key` (or raise it) and give up on this mapping."""
+        self.report(key, problem)
+        raise Abandoned
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
         """The unconverted value, or `default`; a missing key without default is an error."""
@@ -146,9 +186,26 @@ class Section:
         value = self.data.get(key)
         if value is None:
             if default is _MISSING:
-                raise ConfigError(self.where(key), "is required")
+                self.require(key)
             return default
         return value
+
+    def require(self, key: str) -> NoReturn:
+        """Report `key` as required (or, with `problems`, the unknown key misspelling it)."""
+        if self.problems is not None and self.misspelt(key):
+            raise Abandoned
+        self.fail(key, "is required")
+
+    def misspelt(self, *keys: str) -> bool:
+        """Whether a key nobody asked for looks like one of `keys`: then it is reported as
+        `unknown key; did you mean "KEY"?` (rather than KEY as missing: that is the news)."""
+        for key in self.data:
+            if key not in self._seen:
+                for nearest in difflib.get_close_matches(key, keys, n=1):
+                    self._seen.add(key)
+                    self.report(key, f'unknown key; did you mean "{nearest}"?')
+                    return True
+        return False
 
     def get(self, key: str, convert: Callable[[Any, str], T], default: Any = _MISSING) -> T:
         """The value converted by `convert(value, path)`, or `default` when absent."""
@@ -156,26 +213,80 @@ class Section:
         if value is None:
             result: T = default
             return result
-        return convert(value, self.where(key))
+        if isinstance(value, FromEnv) and value.unset:  # recorded where it was expanded
+            self._failed.add(key)
+            if default is _MISSING:
+                raise Abandoned
+            return cast(T, default)
+        try:
+            return _plain(convert(value, self.where(key)))
+        except ConfigError as exc:
+            if self.problems is None:
+                raise
+            self._failed.add(key)
+            self.problems.add_error(exc, self.mark(key))
+            if default is _MISSING:
+                raise Abandoned from None
+            return cast(T, default)
 
     def sub(self, key: str) -> Section:
         """A nested mapping (empty when absent)."""
-        return Section(self.raw(key, {}), self.where(key))
+        return Section(
+            self.raw(key, {}), self.where(key), problems=self.problems, mark=self.mark(key)
+        )
 
     def items(self, key: str) -> Iterator[tuple[str, Any]]:
         """`(path, item)` for each element of a list under `key` (empty when absent)."""
         value = self.raw(key, [])
         if not isinstance(value, list):
-            raise ConfigError(self.where(key), f"must be a list, got {describe_value(value)}")
+            self.fail(key, f"must be a list, got {describe_value(value)}")
         for i, item in enumerate(value):
             yield join(self.where(key), i), item
 
+    def each(self, key: str, convert: Callable[[Any, str], T]) -> list[T]:
+        """Each element of the list under `key`, converted by `convert(item, path)`. With
+        `problems`, a bad element is recorded and left out (and a non-list is an empty one)."""
+        value = self.raw(key, [])
+        if not isinstance(value, list):
+            self.report(key, f"must be a list, got {describe_value(value)}")
+            return []
+        result: list[T] = []
+        for i, item in enumerate(value):
+            if isinstance(item, FromEnv) and item.unset:
+                continue
+            try:
+                result.append(_plain(convert(item, join(self.where(key), i))))
+            except Abandoned:
+                continue
+            except ConfigError as exc:
+                if self.problems is None:
+                    raise
+                self.problems.add_error(exc, entry_mark(value, i))
+        return result
+
+    def sections(self, key: str, read: Callable[[Section], T]) -> list[T]:
+        """`read(section)` for each mapping of the list under `key`, as `each` does."""
+        return self.each(key, lambda item, path: read(Section(item, path, problems=self.problems)))
+
     def close(self) -> None:
         """Reject unknown keys, naming the closest known ones."""
-        unknown = sorted(set(self.data) - self._seen)
-        if unknown:
-            known = ", ".join(sorted(self._seen))
-            raise ConfigError(self.where(unknown[0]), f"unknown key (known keys: {known})")
+        unknown = [key for key in self.data if key not in self._seen]
+        if not unknown:
+            return
+        known = sorted(self._seen)
+        if self.problems is None:
+            raise ConfigError(
+                self.where(min(unknown)), f"unknown key (known keys: {', '.join(known)})"
+            )
+        for key in unknown:
+            self.report(key, unknown_key(key, known))
+
+
+def unknown_key(key: str, known: list[str]) -> str:
+    """`unknown key; did you mean "threshold"?`, or the known keys when none is close."""
+    for nearest in difflib.get_close_matches(key, known, n=1):
+        return f'unknown key; did you mean "{nearest}"?'
+    return f"unknown key (known keys: {', '.join(known) or 'none'})"
 
 
 def string(value: Any, path: str) -> str:
@@ -247,65 +358,6 @@ def one_of(*choices: str) -> Callable[[Any, str], str]:
         return str(value)
 
     return convert
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader refusing aliases: our files need none, and alias bombs expand exponentially."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise ConfigError(
-                f"line {event.start_mark.line + 1}", "YAML aliases (*name) are not supported"
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Refuse a key given twice: YAML would let the last one win, silently."""
-        first: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            key = self.construct_scalar(key_node)
-            line = key_node.start_mark.line + 1
-            if key in first:
-                raise ConfigError(
-                    f"line {line}", f"duplicate key {key!r} (first given on line {first[key]})"
-                )
-            first[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-#: Deeper `[`/`{` nesting is refused before parsing: PyYAML's scanner is quadratic in it.
-MAX_FLOW_DEPTH = 64
-
-
-def _flow_depth(text: str) -> int:
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def load_yaml(text: str | bytes) -> Any:
-    """Parse untrusted YAML safely; syntax problems are ConfigErrors naming the line."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
-        raise ConfigError("", f"invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels")
-    try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(where, f"invalid YAML: {problem}") from None
-    except RecursionError:
-        raise ConfigError("", "invalid YAML: nested too deeply") from None
 
 
 def read_limited(path: str | Path, limit: int) -> bytes:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from monitor.ops.terminal import printable
+
 MASK = "********"
 #: Shorter fragments would mask ordinary words; a credential is longer than this.
 MIN_SECRET = 6
@@ -153,7 +155,7 @@ class _HumanFormatter(logging.Formatter):
         text = f"{stamp} {record.levelname} {record.name}: {record.getMessage()}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        return mask(text).replace("\n", "\n    ")
+        return printable(mask(text)).replace("\n", "\n    ")
 
 
 class _JsonFormatter(logging.Formatter):
@@ -169,7 +171,7 @@ class _JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
-        return mask(json.dumps(doc, ensure_ascii=False))
+        return printable(mask(json.dumps(doc, ensure_ascii=False)))
 
 
 def setup_logging(level: str = "info", fmt: str = "human") -> None:

@@ -23,6 +23,15 @@ class AuthError(SourceError):
     kind = ErrorKind.AUTH
 
 
+class TokenFileError(AuthError):
+    """The token's file (or variable) cannot serve: `setting` names where it was configured."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
 class RateLimitedError(SourceError):
     """The source asks us to wait `retry_after` seconds."""
 

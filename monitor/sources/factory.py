@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from monitor.ops.logs import register_secret
+from monitor.ops.secret import Secret
+from monitor.problems import ConfigError
 from monitor.settings import SourceConfig
-from monitor.sources.base import AuthError, PrefixSource, RequestObserver
+from monitor.sources.base import AuthError, PrefixSource, RequestObserver, TokenFileError
 from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
@@ -13,7 +15,8 @@ from monitor.sources.replay import ReplaySource
 def make_source(
     config: SourceConfig, *, require_token: bool, observer: RequestObserver | None = None
 ) -> PrefixSource:
-    """The source of `config.type`; AuthError when Radar has no token and `require_token`.
+    """The source of `config.type`; AuthError when Radar has no token and `require_token`,
+    ConfigError when the configured token file cannot serve.
 
     The daemon starts without a token (every poll then raises the `source-auth` alert), while
     a one-shot command has nobody to alert and says so at once.
@@ -21,9 +24,22 @@ def make_source(
     if config.type == "replay":
         assert config.file is not None  # the config loader requires it for replay
         return ReplaySource(config.file, loop=config.loop)
-    token = load_token(config.token_file)
+    token = configured_token(config)
     if token is None and require_token:
         raise AuthError(f"no API token found; {TOKEN_HELP}")
     if token is not None:
         register_secret(token.reveal())
     return RadarRoutes(RadarClient(config, token, observer=observer))
+
+
+def configured_token(config: SourceConfig) -> Secret | None:
+    """The Radar token as `run` will read it (None: none configured, or no Radar source).
+
+    `check` calls this too, so a token file that `run` cannot use fails `check` as well.
+    """
+    if config.type != "radar":
+        return None
+    try:
+        return load_token(config.token_file)
+    except TokenFileError as exc:  # a setting that cannot work: as bad as any other config
+        raise ConfigError(exc.setting, exc.problem) from None

@@ -16,6 +16,7 @@ import aiohttp
 
 from monitor import __version__
 from monitor.core.observation import ErrorKind
+from monitor.ops.files import FileProblem, read_small_text
 from monitor.ops.proxy import proxy_for
 from monitor.ops.secret import Secret
 from monitor.ops.systemd import credential_path
@@ -27,6 +28,7 @@ from monitor.sources.base import (
     RateLimitedError,
     RequestObserver,
     SourceError,
+    TokenFileError,
     TooLargeError,
     TransientError,
 )
@@ -45,6 +47,9 @@ T = TypeVar("T")
 USER_AGENT = f"radar-monitor/{__version__} (+https://github.com/radar-monitor/radar-monitor)"
 CREDENTIAL_NAME = "cloudflare-api-token"
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"  # noqa: S105 - the variable name, not a token
+CREDENTIAL_SETTING = f"the systemd credential {CREDENTIAL_NAME}"
+#: Cloudflare tokens are 40 characters; anything past this is not a token file.
+TOKEN_FILE_LIMIT = 4096
 #: Cloudflare codes meaning "your credentials are wrong", whatever the HTTP status.
 AUTH_CODES = frozenset({6003, 6111, 10000, 10001})
 #: The permission a Radar token needs, as Cloudflare's token editor names it.
@@ -57,18 +62,35 @@ REJECTED_HELP = f"check that the token is current and has the {PERMISSION} permi
 
 
 def load_token(token_file: Path | None) -> Secret | None:
-    """The token from `token_file`, the systemd credential, or `$CLOUDFLARE_API_TOKEN`."""
-    for path in (token_file, credential_path(CREDENTIAL_NAME)):
-        if path is not None:
-            try:
-                text = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise AuthError(f"cannot read token file {path}: {exc.strerror}") from None
-            if not text:
-                raise AuthError(f"token file {path} is empty; {TOKEN_HELP}")
-            return Secret(text)
+    """The token from `token_file`, the systemd credential, or `$CLOUDFLARE_API_TOKEN`.
+
+    Read the same way by `check`, `run` and a reload; a file that cannot serve is a
+    TokenFileError naming the setting, never the path or the content.
+    """
+    credential = credential_path(CREDENTIAL_NAME)
+    for where, path in (("source.token_file", token_file), (CREDENTIAL_SETTING, credential)):
+        if path is None:
+            continue
+        try:
+            text = read_small_text(path, TOKEN_FILE_LIMIT).strip()
+        except FileProblem as exc:
+            raise TokenFileError(where, f"cannot read the token file: {exc}") from None
+        if not text:
+            raise TokenFileError(where, f"the token file is empty; {TOKEN_HELP}")
+        return _checked(where, text)
     env = os.environ.get(TOKEN_ENV, "").strip()
-    return Secret(env) if env else None
+    return _checked(f"${TOKEN_ENV}", env) if env else None
+
+
+def _checked(where: str, text: str) -> Secret:
+    """`text` as a token, refused when it cannot be one (sent as a header it would break)."""
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise TokenFileError(
+            where,
+            f"the token has {len(text)} characters and holds a line break, a space or a "
+            "control character; it must be the token alone",
+        )
+    return Secret(text)
 
 
 class RequestBudget:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
-from testkit.answers import OriginSpec
+from testkit.answers import OriginSpec, encode, make_answer
 from testkit.config import (
     RPKI_INVALID,
     STALE_COLLECTORS,
@@ -80,7 +80,10 @@ def test_check_ok_and_bad(tmp_path: Path, fake: FakeRadar) -> None:
     bad.write_text(good.read_text().replace("threshold: 0.8", "threshold: 1.5"))
     result = run("check", "--config", str(bad))
     assert result.returncode == 2
-    assert f"{bad}: rules[2].threshold: must be between 0 and 1, got 1.5" in result.stderr
+    assert (
+        f"{bad}: rules[2] (low-visibility).threshold: must be between 0 and 1, got 1.5"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -188,7 +191,7 @@ def test_token_file_from_config(tmp_path: Path, fake: FakeRadar) -> None:
         (["once"], "--config"),
         (["once", "--config", "/nonexistent.yaml"], "cannot read"),
         (["bogus"], "invalid choice"),
-        (["query", "banana"], "PREFIX: must be a prefix"),
+        (["query", "banana"], "'banana' is not a prefix"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], words: str) -> None:
@@ -273,7 +276,7 @@ def test_check_refuses_a_channel_url_that_cannot_send(tmp_path: Path) -> None:
     for command in ("check", "run"):
         result = run(command, "--config", str(path))
         assert result.returncode == 2, (command, result.stderr)
-        assert "notifications.channels[0].url: channel 'slack'" in result.stderr
+        assert "notifications.channels[0] (slack).url: channel 'slack'" in result.stderr
         assert "s3cr3tpart" not in result.stderr
 
 
@@ -298,3 +301,25 @@ def test_once_says_how_many_prefixes_could_not_be_fetched(tmp_path: Path, fake: 
     assert result.returncode == 3
     assert "No findings." not in result.stdout
     assert "but 2 of 2 prefixes could not be fetched" in result.stdout
+
+
+#: An AS name that would retitle the terminal, clear it, and overwrite the line with "OK".
+TERMINAL_ATTACK = "EVIL\x1b]0;pwned\x07\x1b[2J\rOK\u202e\x9b31m"
+
+
+@pytest.mark.parametrize("command", ["query", "once"])
+def test_hostile_as_names_cannot_drive_the_terminal(
+    tmp_path: Path, fake: FakeRadar, command: str
+) -> None:
+    answer = make_answer(VICTIM, [OriginSpec(64501, ratio=0.6), OriginSpec(666, ratio=0.3)])
+    for info in answer["result"]["meta"]["asn_info"]:
+        info["as_name"] = TERMINAL_ATTACK
+    fake.set_prefix(VICTIM, body=encode(answer))
+    if command == "query":
+        result = run("query", VICTIM, "--base-url", fake.base_url)
+    else:
+        result = run("once", "--config", str(cli_config(tmp_path, fake, [VICTIM])))
+    output = result.stdout + result.stderr
+    assert not any(c in output for c in "\x1b\x07\r\u202e\x9b"), repr(output)
+    if command == "query":
+        assert "EVIL\\u001b]0;pwned" in result.stdout  # shown, as inert text

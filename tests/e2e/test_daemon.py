@@ -155,7 +155,7 @@ def test_sighup_reload_keeps_old_config_on_error_and_applies_a_good_one(
     config.write_text(good.replace("threshold: 0.8", "threshold: 1.5"))
     daemon.signal(signal.SIGHUP)
     wait_for(lambda: "reload rejected" in daemon.log, what="the reload error")
-    assert "rules[2].threshold: must be between 0 and 1, got 1.5" in daemon.log
+    assert "rules[2] (low-visibility).threshold: must be between 0 and 1, got 1.5" in daemon.log
     assert metric(port, "radar_monitor_config_last_reload_successful") == 0
     before = len(fake.requests)
     wait_for(lambda: len(fake.requests) >= before + 4, what="polling to go on")

@@ -24,6 +24,8 @@ rules:
   - {name: low-visibility, type: visibility_below, threshold: 0.8, for: 5m, severity: warning}
   - {name: stale, type: stale_collector, max_age: 30m, severity: warning}
 """
+#: How errors name the prefix of BASE: by index, then the prefix as written.
+PREFIX = "prefixes[0] (192.0.2.0/24)"
 
 
 def error_of(text: str) -> str:
@@ -69,45 +71,57 @@ def test_defaults() -> None:
     [
         (
             BASE.replace("threshold: 0.8", "threshold: 1.5"),
-            "cfg.yaml: rules[1].threshold: must be between 0 and 1, got 1.5",
+            "cfg.yaml: rules[1] (low-visibility).threshold: must be between 0 and 1, got 1.5",
         ),
         (
             BASE.replace("type: rpki_invalid", "type: rpki_bogus"),
-            "rules[0].type: unknown rule type",
+            "rules[0] (rpki-invalid).type: unknown rule type",
         ),
-        (BASE.replace("name: stale,", "name: rpki-invalid,"), "rules[2].name: duplicate rule name"),
+        (
+            BASE.replace("name: stale,", "name: rpki-invalid,"),
+            "rules[2] (rpki-invalid).name: duplicate rule name",
+        ),
         (BASE.replace("192.0.2.0/24", "192.0.2.1/24"), "prefixes[0].prefix: has host bits set"),
         (BASE.replace("192.0.2.0/24", "banana"), "prefixes[0].prefix: must be a prefix"),
-        (BASE.replace("[64500]", "[0]"), "prefixes[0].origins[0]: must be an AS number"),
-        (BASE.replace("[64500]", "[4294967296]"), "prefixes[0].origins[0]: must be an AS number"),
-        (BASE.replace("for: 5m", "for: 5 minutes"), "rules[1].for: must be a duration"),
-        (BASE.replace("max_age: 30m", "max_age: -3s"), "rules[2].max_age: must be a duration"),
+        (BASE.replace("[64500]", "[0]"), f"{PREFIX}.origins[0]: must be an AS number"),
+        (BASE.replace("[64500]", "[4294967296]"), f"{PREFIX}.origins[0]: must be an AS number"),
+        (
+            BASE.replace("for: 5m", "for: 5 minutes"),
+            "rules[1] (low-visibility).for: must be a duration",
+        ),
+        (
+            BASE.replace("max_age: 30m", "max_age: -3s"),
+            "rules[2] (stale).max_age: must be a duration",
+        ),
         (
             BASE.replace("severity: warning}", "severity: urgent}", 1),
-            "rules[1].severity: must be one of",
+            "rules[1] (low-visibility).severity: must be one of",
         ),
         (
             BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"),
-            "prefixes[0].colour: unknown key",
+            f"{PREFIX}.colour: unknown key (known keys: description, labels, origins, prefix, rules)",
         ),
-        (BASE.replace("threshold: 0.8,", "treshold: 0.8,"), "rules[1].threshold: is required"),
+        (
+            BASE.replace("threshold: 0.8,", "treshold: 0.8,"),
+            'rules[1] (low-visibility).treshold: unknown key; did you mean "threshold"?',
+        ),
         (BASE + "extra: 1\n", "cfg.yaml: extra: unknown key"),
         (
             BASE.replace("origins: [64500]", "origins: [64500]\n    rules: {nope: false}"),
-            "prefixes[0].rules.nope: no rule named 'nope'",
+            f"{PREFIX}.rules.nope: no rule named 'nope'",
         ),
         (
             BASE.replace(
                 "origins: [64500]", "origins: [64500]\n    rules: {low-visibility: {threshold: 2}}"
             ),
-            "prefixes[0].rules.low-visibility.threshold: must be between 0 and 1, got 2",
+            f"{PREFIX}.rules.low-visibility.threshold: must be between 0 and 1, got 2",
         ),
         (
             BASE.replace(
                 "origins: [64500]",
                 "origins: [64500]\n    rules: {low-visibility: {type: stale_data}}",
             ),
-            "prefixes[0].rules.low-visibility.type: a prefix may not change",
+            f"{PREFIX}.rules.low-visibility.type: a prefix may not change",
         ),
         (BASE + "source: {interval: 0s}\n", "source.interval: must be at least 1s"),
         (
@@ -117,8 +131,8 @@ def test_defaults() -> None:
         (BASE + "source: {base_url: ftp://x}\n", "source.base_url: must be an http(s) URL"),
         ("", "cfg.yaml: the file is empty"),
         ("prefixes: [\n", "cfg.yaml: line"),
+        ("\x1f", "cfg.yaml: invalid YAML: unacceptable character #x001f"),
         ("- 1\n- 2\n", "(top level): must be a mapping"),
-        ("a: &x [1]\nb: *x\n", "YAML aliases"),
         (
             BASE + "source: {token_file: '${RADAR_MONITOR_UNSET_VAR}'}\n",
             "environment variable RADAR_MONITOR_UNSET_VAR is not set",
@@ -134,7 +148,10 @@ def test_duplicate_prefix_after_canonicalisation() -> None:
         "    origins: [64500]\n",
         "    origins: [64500]\n  - prefix: 2001:DB8::/32\n  - prefix: 2001:db8:0::/32\n",
     )
-    assert "prefixes[2].prefix: duplicate prefix 2001:db8::/32 (also prefixes[1])" in error_of(text)
+    assert (
+        "prefixes[2] (2001:db8:0::/32).prefix: duplicate prefix 2001:db8::/32"
+        " (also prefixes[1] (2001:DB8::/32))"
+    ) in error_of(text)
 
 
 def test_env_interpolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -239,19 +256,19 @@ def test_state_defaults_to_the_systemd_state_directory(monkeypatch: pytest.Monke
     [
         (
             "notifications: {channels: [{name: a}]}",
-            "notifications.channels[0]: needs exactly one of url or url_file",
+            "notifications.channels[0] (a): needs exactly one of url or url_file",
         ),
         (
             "notifications: {channels: [{name: a, url: x, severities: [loud]}]}",
-            "notifications.channels[0].severities[0]: must be one of",
+            "notifications.channels[0] (a).severities[0]: must be one of",
         ),
         (
             "notifications: {channels: [{name: a, url: x, rules: [nope]}]}",
-            "notifications.channels[0].rules[0]: no rule named 'nope'",
+            "notifications.channels[0] (a).rules[0]: no rule named 'nope'",
         ),
         (
             "notifications: {channels: [{name: a, url_file: /nonexistent}]}",
-            "notifications.channels[0].url_file: cannot read",
+            "notifications.channels[0] (a).url_file: cannot read",
         ),
         ("http: {listen: 9847}", "http.listen: must be a string"),
         ("http: {listen: 'localhost'}", "http.listen: must be HOST:PORT"),
@@ -311,7 +328,9 @@ def test_a_channel_url_apprise_refuses_is_a_config_error_without_the_url() -> No
     with pytest.raises(ConfigError) as info:
         parse_config(ONE_PREFIX + ONE_RULE + channels)
     message = str(info.value)
-    assert message.startswith("notifications.channels[0].url: channel 'slack': Apprise does not")
+    assert message.startswith(
+        "notifications.channels[0] (slack).url: channel 'slack': Apprise does not"
+    )
     assert "s3cr3t" not in message and "slak" not in message
 
 

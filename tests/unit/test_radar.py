@@ -13,7 +13,14 @@ from monitor import __version__
 from monitor.ops.proxy import proxy_for
 from monitor.ops.secret import Secret
 from monitor.settings import SourceConfig
-from monitor.sources.base import ApiError, AuthError, BadAnswerError, TooLargeError, TransientError
+from monitor.sources.base import (
+    ApiError,
+    AuthError,
+    BadAnswerError,
+    TokenFileError,
+    TooLargeError,
+    TransientError,
+)
 from monitor.sources.radar_client import USER_AGENT, RadarClient, RequestBudget, load_token
 from monitor.sources.radar_routes import RadarRoutes
 from testkit.answers import OriginSpec
@@ -190,7 +197,7 @@ def test_token_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     token_file = tmp_path / "token"
     token_file.write_text("  from-file\n")
     assert load_token(token_file) == Secret("from-file")
-    with pytest.raises(AuthError, match="cannot read token file"):
+    with pytest.raises(TokenFileError, match="cannot read the token file: cannot open it"):
         load_token(tmp_path / "missing")
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")
@@ -200,8 +207,20 @@ def test_token_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_empty_token_file_says_so(tmp_path: Path) -> None:
     empty = tmp_path / "token"
     empty.write_text("\n")
-    with pytest.raises(AuthError, match=f"token file {empty} is empty"):
+    with pytest.raises(
+        TokenFileError, match=r"source\.token_file: the token file is empty"
+    ) as info:
         load_token(empty)
+    assert str(tmp_path) not in str(info.value)  # the path may come from ${ENV}
+
+
+@pytest.mark.parametrize("text", ["S3cr\nEt", "S3cr Et", "S3cr\x1bEt"])
+def test_a_token_that_cannot_be_a_header_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "token"
+    path.write_text(text)
+    with pytest.raises(TokenFileError, match="holds a line break, a space or a control") as info:
+        load_token(path)
+    assert "S3cr" not in str(info.value)
 
 
 async def test_requests_go_through_the_proxy_the_environment_names(
