@@ -32,7 +32,7 @@ from monitor.settings import DEFAULT_BASE_URL, SourceConfig
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sources.base import AuthError, SourceError
-from monitor.sources.factory import make_source
+from monitor.sources.factory import make_source, token_warnings
 from monitor.sources.polling import plan
 from monitor.supervisor import Supervisor
 from monitor.validate import ConfigError, parse_prefix
@@ -133,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_check(path: Path) -> int:
     """Validate the file and summarise what it watches, including the poll plan."""
     config = load_config(path)
+    # A token that cannot work exits 3 here, as it does for once and run.
+    warnings = [*config_warnings(config), *token_warnings(config.source)]
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
     print(f"polling: {plan(config.source, len(config.prefixes)).describe(config.source)}")
     for line in describe_channels(config):
@@ -143,7 +145,7 @@ def cmd_check(path: Path) -> int:
     for s in active:
         until = f"until {utc_text(s.ends)}" if s.ends else "with no end"
         print(f"  {s.comment} ({until})")
-    for warning in config_warnings(config):
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from monitor.ops.logs import register_secret
 from monitor.settings import SourceConfig
 from monitor.sources.base import AuthError, PrefixSource, RequestObserver
-from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
+from monitor.sources.radar_client import (
+    TOKEN_HELP,
+    RadarClient,
+    UnreadableTokenError,
+    load_token,
+)
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
 
@@ -27,3 +32,18 @@ def make_source(
     if token is not None:
         register_secret(token.reveal())
     return RadarRoutes(RadarClient(config, token, observer=observer))
+
+
+def token_warnings(config: SourceConfig) -> list[str]:
+    """What `check` says about the token; AuthError if the one found cannot work.
+
+    `once` and `run` refuse such a token too. A token file that cannot be read from here is
+    only a warning: `check` may run as another user, or where the token is not deployed.
+    """
+    if config.type != "radar":
+        return []
+    try:
+        load_token(config.token_file)
+    except UnreadableTokenError as exc:
+        return [f"{exc} (once and run would stop there)"]
+    return []

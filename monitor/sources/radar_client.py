@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
+import math
 import os
 import random
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -54,21 +57,56 @@ TOKEN_HELP = (
     f"the systemd credential {CREDENTIAL_NAME}, or the environment variable {TOKEN_ENV}"
 )
 REJECTED_HELP = f"check that the token is current and has the {PERMISSION} permission"
+#: The wait after a 429 whose `Retry-After` is missing or unusable, in seconds.
+ABSENT_RETRY_AFTER = 60.0
+#: Longer than any number of seconds worth reading (a day is 5 digits).
+_LONGEST_RETRY_AFTER = 32
+#: Cloudflare tokens are 40 characters; a file far larger is not a token file.
+_LONGEST_TOKEN_FILE = 4096
+
+
+class UnreadableTokenError(AuthError):
+    """A token file that cannot be opened or read (missing, no permission, a directory)."""
 
 
 def load_token(token_file: Path | None) -> Secret | None:
     """The token from `token_file`, the systemd credential, or `$CLOUDFLARE_API_TOKEN`."""
     for path in (token_file, credential_path(CREDENTIAL_NAME)):
         if path is not None:
-            try:
-                text = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise AuthError(f"cannot read token file {path}: {exc.strerror}") from None
-            if not text:
-                raise AuthError(f"token file {path} is empty; {TOKEN_HELP}")
-            return Secret(text)
+            return _header_safe(_read_token_file(path), f"token file {path}")
     env = os.environ.get(TOKEN_ENV, "").strip()
-    return Secret(env) if env else None
+    return _header_safe(env, f"the environment variable {TOKEN_ENV}") if env else None
+
+
+def _read_token_file(path: Path) -> str:
+    """The stripped text of a token file; AuthError saying why it is unusable."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(_LONGEST_TOKEN_FILE + 1)
+    except OSError as exc:
+        raise UnreadableTokenError(f"cannot read token file {path}: {exc.strerror}") from None
+    if len(raw) > _LONGEST_TOKEN_FILE:
+        raise AuthError(f"token file {path} is larger than any token could be")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise AuthError(f"token file {path} is not UTF-8 text") from None
+    if not text:
+        raise AuthError(f"token file {path} is empty; {TOKEN_HELP}")
+    return text
+
+
+def _header_safe(text: str, where: str) -> Secret:
+    """`text` as the token, refused if it cannot travel in an HTTP header.
+
+    aiohttp refuses such a header on every request, with a traceback each time; a clear
+    refusal at the start says what to fix. The message never shows the token.
+    """
+    if len(text.splitlines()) > 1:
+        raise AuthError(f"{where}: the token contains a line break; give it alone on one line")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise AuthError(f"{where}: the token contains control characters; no API token has any")
+    return Secret(text)
 
 
 class RequestBudget:
@@ -251,7 +289,7 @@ class RadarClient:
         decode: Callable[[bytes], Envelope[T]],
     ) -> T:
         if status == 429:
-            wait = _retry_after_seconds(retry_after, self.settings.max_retry_after)
+            wait = retry_after_seconds(retry_after, self.settings.max_retry_after)
             raise RateLimitedError(f"rate limited (HTTP 429), retry after {wait:g}s", wait)
         if status >= 500:
             what = "an HTML error page" if "html" in content_type else "an error"
@@ -279,10 +317,18 @@ class RadarClient:
         return envelope.result
 
 
-def _retry_after_seconds(header: str | None, ceiling: float) -> float:
-    """`Retry-After` in seconds (an HTTP date or garbage counts as a minute), at most `ceiling`."""
-    try:
-        seconds = float(header) if header is not None else 60.0
-    except ValueError:
-        seconds = 60.0
+def retry_after_seconds(header: str | None, ceiling: float) -> float:
+    """`Retry-After` in seconds, from 1 to `ceiling`.
+
+    A value that is not a finite, non-negative number of seconds (an HTTP date, `nan`, `inf`,
+    `-1`, `1e309`, a 400-digit number, garbage) counts as absent: a minute, as Cloudflare's
+    own block lasts. A `nan` once reached `asyncio.sleep`, which then never returned and
+    disordered the loop's timers, so no prefix was polled.
+    """
+    seconds = ABSENT_RETRY_AFTER
+    if header is not None and len(header) <= _LONGEST_RETRY_AFTER:
+        with contextlib.suppress(ValueError):
+            given = float(header)
+            if math.isfinite(given) and given >= 0:
+                seconds = given
     return min(max(seconds, 1.0), ceiling)
