@@ -321,9 +321,9 @@ def retry_after_seconds(header: str | None, ceiling: float) -> float:
     """`Retry-After` in seconds, from 1 to `ceiling`.
 
     A value that is not a finite, non-negative number of seconds (an HTTP date, `nan`, `inf`,
-    `-1`, `1e309`, a 400-digit number, garbage) counts as absent: a minute, as Cloudflare's
-    own block lasts. A `nan` once reached `asyncio.sleep`, which then never returned and
-    disordered the loop's timers, so no prefix was polled.
+    `-1`, `1e309`, a 400-digit number, garbage) counts as absent: ABSENT_RETRY_AFTER. A `nan`
+    once reached `asyncio.sleep`, which then never returned and disordered the loop's timers,
+    so that no prefix was polled.
     """
     seconds = ABSENT_RETRY_AFTER
     if header is not None and len(header) <= _LONGEST_RETRY_AFTER:

@@ -155,6 +155,7 @@ class RadarRoutes(ClosingSource):
 
 
 def _view(result: _WireResult, prefix: str) -> PrefixView:
+    """The wire result as the core's view of `prefix`, checked and bounded."""
     meta = result.meta
     same = _SamePrefix(prefix)
     return PrefixView(
@@ -202,6 +203,7 @@ class _SamePrefix:
 
 
 def _network(text: str) -> IPv4Network | IPv6Network | None:
+    """The network `text` names (host bits allowed), None if it names none."""
     text = text.strip()
     if len(text) > _LONGEST_PREFIX:  # not a prefix, and not worth parsing
         return None
@@ -212,6 +214,7 @@ def _network(text: str) -> IPv4Network | IPv6Network | None:
 
 
 def _origins(wire: list[_WireOrigin], same: _SamePrefix) -> tuple[OriginView, ...]:
+    """One view per origin AS, in the order the answer first lists each."""
     merged: dict[int, OriginView] = {}
     for i, o in enumerate(wire):
         if o.total_peers < 0 or o.total_visible < 0:
@@ -252,6 +255,7 @@ def _merged(a: OriginView, b: OriginView) -> OriginView:
 
 
 def _routes(wire: tuple[_WireRoute, ...], same: _SamePrefix, *, lax: bool) -> tuple[RouteView, ...]:
+    """The routes as views; `lax` when their communities still need cutting."""
     # The hot loop of decoding (thousands of routes): names and prefixes are checked once per
     # distinct text, and a place is only spelt out for an error.
     names = {raw: _collector_name(raw) for raw in {r.collector for r in wire}}
@@ -279,6 +283,7 @@ def _routes(wire: tuple[_WireRoute, ...], same: _SamePrefix, *, lax: bool) -> tu
 
 
 def _collector(i: int, c: _WireCollector) -> CollectorView:
+    """Collector `i` of the answer's meta as a view."""
     where = f"result.meta.collectors[{i}]"
     return CollectorView(
         name=_collector_name(c.collector),
@@ -313,4 +318,5 @@ def _ts(raw: str | None, where: str) -> datetime | None:
 
 
 def _bad_ts(raw: str, where: str) -> str:
+    """The message for an unusable timestamp: where, and its first 64 characters."""
     return f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"
