@@ -259,6 +259,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     )
     try:
         view = asyncio.run(_fetch_one(prefix, settings))
+    except ConfigError as exc:  # the token file: there is no config file to blame
+        print(f"radar-monitor: --token-file: {exc.problem}", file=sys.stderr)
+        return EXIT_USAGE
     except AuthError as exc:
         print(f"radar-monitor: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE

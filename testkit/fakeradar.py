@@ -9,9 +9,10 @@ from the documented schema. Only the two authentication error bodies are real
 test's event loop (`async with FakeRadar() as fake`) or on its own loop in a background thread
 (`fake.start_in_thread()` / `fake.stop()`, or `with FakeRadar() as fake`) for tests that run the
 CLI or daemon as subprocesses. Faults (rate limiting, 5xx, HTML pages, timeouts, trickling,
-truncated or wrongly typed JSON, huge bodies, auth errors, dropped connections; see
-`testkit.faults`) can be switched on per prefix or globally, for a number of requests or until
-cleared, or drawn at random for a share of requests (`fault_rate`, for load runs).
+truncated or wrongly typed JSON, answers about another prefix, JSON nested too deep, timestamps
+out of range, huge bodies, auth errors, dropped connections; see `testkit.faults`) can be
+switched on per prefix or globally, for a number of requests or until cleared, or drawn at
+random for a share of requests (`fault_rate`, for load runs).
 """
 
 from __future__ import annotations
@@ -45,11 +46,11 @@ from testkit.faults import (
     FAULTS,
     Fault,
     RandomFault,
+    bad_answer,
     drop,
     huge,
     json_response,
     trickle,
-    wrong_types,
 )
 
 API_PATH = "/client/v4/radar/bgp/routes/realtime"
@@ -97,8 +98,9 @@ class FakeRadar:
 
     `token` is the only accepted bearer token. Every answer waits `latency` seconds first, so
     that concurrent requests overlap and `in_flight_max` can show them. `retry_after` is the
-    `Retry-After` header of "429"; `delay` the sleep of "timeout"; "trickle" sends a byte every
-    `trickle_interval` seconds for at most `trickle_seconds`; "huge" streams `huge_bytes` bytes.
+    `Retry-After` header of "429" (seconds, or any text such as `nan`); `delay` the sleep of
+    "timeout"; "trickle" sends a byte every `trickle_interval` seconds for at most
+    `trickle_seconds`; "huge" streams `huge_bytes` bytes.
     All are plain attributes that tests may change at any time, as are `rate_quota` and
     `rate_window` (behind the `Ratelimit` headers; the fake never enforces them).
 
@@ -119,7 +121,7 @@ class FakeRadar:
         token: str = DEFAULT_TOKEN,
         *,
         latency: float = 0.0,
-        retry_after: int = 1,
+        retry_after: int | str = 1,
         delay: float = 60.0,
         trickle_interval: float = 0.5,
         trickle_seconds: float = 120.0,
@@ -368,8 +370,9 @@ class FakeRadar:
             return web.Response(
                 status=502, body=BAD_GATEWAY_HTML, content_type="text/html", charset="UTF-8"
             )
-        if fault == "wrong_types":
-            return json_response(200, encode(wrong_types(prefix, scenario.answer)))
+        answer = bad_answer(fault, prefix, scenario.answer)
+        if answer is not None:
+            return json_response(200, answer)
         if fault == "timeout":
             await asyncio.sleep(self.delay)
             return json_response(scenario.status, scenario.body, self._rate_headers())

@@ -1,21 +1,24 @@
 """The faults the fake Radar can play, and the responses that play the hard ones.
 
 Simple faults are one canned error body (see `testkit.error_bodies`); the others are made here:
-a body sent a byte at a time, a huge body made on the fly, an answer with the documented
-structure but wrong types, and a connection closed without an answer.
+a body sent a byte at a time, a huge body made on the fly, bad answers (the documented
+structure with wrong types, an answer about another prefix, JSON nested 200,000 levels deep, a
+timestamp that overflows when converted to UTC), and a connection closed without an answer.
+All of them are synthetic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import time
 from collections.abc import Iterator
 from typing import Any, Literal, NamedTuple, get_args
 
 from aiohttp import web
 
-from testkit.answers import make_answer
+from testkit.answers import encode, make_answer
 
 Fault = Literal[
     "429",
@@ -27,6 +30,9 @@ Fault = Literal[
     "success_false_200",
     "truncated",
     "wrong_types",
+    "other_prefix",
+    "deep_json",
+    "bad_timestamp",
     "huge",
     "huge_chunked",
     "auth",
@@ -37,12 +43,20 @@ FAULTS: tuple[str, ...] = get_args(Fault)
 DEFAULT_RANDOM_FAULTS: tuple[Fault, ...] = ("500", "502_html", "truncated", "timeout")
 JSON_TYPE = "application/json"
 _HUGE_HEAD = b'{"success":true,"errors":[],"messages":[],"result":{"meta":{},"routes":['
+# Routes without a `prefix` field (the schema lets it out), so the body fits any prefix asked.
 _HUGE_UNIT = (
     b'{"as_path":[3356,1299,13335],"collector":"rrc00","communities":["3356:100"],'
-    b'"prefix":"192.0.2.0/24","timestamp":"2024-06-03T14:00:00"},'
+    b'"timestamp":"2024-06-03T14:00:00"},'
 )
 _HUGE_TAIL = b"{}]}}"
 _HUGE_BLOCK = _HUGE_UNIT * (256 * 1024 // len(_HUGE_UNIT))
+#: Deeper than any decoder recurses: a RecursionError once escaped the decoder on every poll.
+DEPTH = 200_000
+_DEEP_JSON = b'{"success":true,"result":{"meta":{"x":' + b"[" * DEPTH + b"]" * DEPTH + b"}}}"
+#: Valid ISO 8601, but 23:59 ahead of UTC in year 1: converting it to UTC overflows.
+OVERFLOWING_TIME = "0001-01-01T00:00:00+23:59"
+#: Per address family, where an answer about another prefix is about (the second for the first).
+_ELSEWHERE = {4: ("203.0.113.0/24", "198.51.100.0/24"), 6: ("2001:db8:ffff::/48", "2001:db8::/32")}
 
 
 class RandomFault(NamedTuple):
@@ -120,6 +134,28 @@ def _huge_parts(filler: int) -> Iterator[bytes]:
     units = rest // len(_HUGE_UNIT)
     yield _HUGE_UNIT * units + b" " * (rest - units * len(_HUGE_UNIT))
     yield _HUGE_TAIL
+
+
+def bad_answer(fault: Fault, prefix: str, answer: dict[str, Any] | None) -> bytes | None:
+    """The body of a bad-answer fault (served with HTTP 200), None for other faults."""
+    if fault == "wrong_types":
+        return encode(wrong_types(prefix, answer))
+    if fault == "other_prefix":
+        return encode(make_answer(elsewhere(prefix), n_collectors=5, n_routes=10))
+    if fault == "deep_json":
+        return _DEEP_JSON
+    if fault == "bad_timestamp":
+        broken = copy.deepcopy(answer or make_answer(prefix, n_collectors=5, n_routes=10))
+        broken["result"]["meta"]["data_time"] = OVERFLOWING_TIME
+        return encode(broken)
+    return None
+
+
+def elsewhere(prefix: str) -> str:
+    """A documentation prefix of the same family that is not `prefix`."""
+    network = ipaddress.ip_network(prefix, strict=False)
+    first, second = _ELSEWHERE[network.version]
+    return first if network != ipaddress.ip_network(first) else second
 
 
 def wrong_types(prefix: str, answer: dict[str, Any] | None) -> dict[str, Any]:

@@ -61,9 +61,25 @@ def utc_text(moment: datetime | None) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def parse_utc(text: str) -> datetime:
-    """An ISO 8601 time (naive means UTC, `Z`, any offset) as aware UTC; ValueError if not one."""
+    """An ISO 8601 time (naive means UTC, `Z`, any offset) as aware UTC; ValueError if not one.
+
+    A time whose offset moves it outside the years 1..9999 (`0001-01-01T00:00:00+23:59`) is
+    not one either: converting it overflows.
+    """
     ts = datetime.fromisoformat(text.strip())
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    try:
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text.strip()[:64]!r} is outside the years 1 to 9999 in UTC") from None
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, an ellipsis marking the cut.
+
+    Text from outside is bounded where it comes in, so that one field cannot swell a page,
+    the API, a message or a metric label.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def to_jsonable(value: Any) -> Any:

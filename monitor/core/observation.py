@@ -12,6 +12,14 @@ from datetime import datetime
 
 import msgspec
 
+#: The longest texts a view holds. Sources cut longer ones where they come in (with an
+#: ellipsis), so that one hostile field cannot swell every page, message and label it reaches.
+MAX_NAME = 256  # AS and organisation names
+MAX_LABEL = 64  # collector names, organisation ids, BGP communities
+MAX_COUNTRY = 8  # registry country codes (two letters when well formed)
+#: AS numbers are 32-bit (RFC 6793); anything outside 0..MAX_ASN is not an AS.
+MAX_ASN = 2**32 - 1
+
 
 class RpkiStatus(enum.StrEnum):
     """RPKI validation of one prefix-origin pair, normalised from any spelling the sources use."""

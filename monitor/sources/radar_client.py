@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
+import math
 import os
 import random
 import time
@@ -59,6 +61,10 @@ TOKEN_HELP = (
     f"the systemd credential {CREDENTIAL_NAME}, or the environment variable {TOKEN_ENV}"
 )
 REJECTED_HELP = f"check that the token is current and has the {PERMISSION} permission"
+#: The wait after a 429 whose `Retry-After` is missing or unusable, in seconds.
+ABSENT_RETRY_AFTER = 60.0
+#: Longer than any number of seconds worth reading (a day is 5 digits).
+_LONGEST_RETRY_AFTER = 32
 
 
 def load_token(token_file: Path | None) -> Secret | None:
@@ -83,12 +89,16 @@ def load_token(token_file: Path | None) -> Secret | None:
 
 
 def _checked(where: str, text: str) -> Secret:
-    """`text` as a token, refused when it cannot be one (sent as a header it would break)."""
+    """`text` as the token, refused if it cannot travel in an HTTP header.
+
+    aiohttp refuses such a header on every request, with a traceback each time; a clear
+    refusal at the start says what to fix. The message never shows the token.
+    """
+    if len(text.splitlines()) > 1:
+        raise TokenFileError(where, "the token contains a line break; give it alone on one line")
     if not text.isprintable() or any(c.isspace() for c in text):
         raise TokenFileError(
-            where,
-            f"the token has {len(text)} characters and holds a line break, a space or a "
-            "control character; it must be the token alone",
+            where, "the token contains control characters or spaces; no API token has any"
         )
     return Secret(text)
 
@@ -273,7 +283,7 @@ class RadarClient:
         decode: Callable[[bytes], Envelope[T]],
     ) -> T:
         if status == 429:
-            wait = _retry_after_seconds(retry_after, self.settings.max_retry_after)
+            wait = retry_after_seconds(retry_after, self.settings.max_retry_after)
             raise RateLimitedError(f"rate limited (HTTP 429), retry after {wait:g}s", wait)
         if status >= 500:
             what = "an HTML error page" if "html" in content_type else "an error"
@@ -301,10 +311,18 @@ class RadarClient:
         return envelope.result
 
 
-def _retry_after_seconds(header: str | None, ceiling: float) -> float:
-    """`Retry-After` in seconds (an HTTP date or garbage counts as a minute), at most `ceiling`."""
-    try:
-        seconds = float(header) if header is not None else 60.0
-    except ValueError:
-        seconds = 60.0
+def retry_after_seconds(header: str | None, ceiling: float) -> float:
+    """`Retry-After` in seconds, from 1 to `ceiling`.
+
+    A value that is not a finite, non-negative number of seconds (an HTTP date, `nan`, `inf`,
+    `-1`, `1e309`, a 400-digit number, garbage) counts as absent: ABSENT_RETRY_AFTER. A `nan`
+    once reached `asyncio.sleep`, which then never returned and disordered the loop's timers,
+    so that no prefix was polled.
+    """
+    seconds = ABSENT_RETRY_AFTER
+    if header is not None and len(header) <= _LONGEST_RETRY_AFTER:
+        with contextlib.suppress(ValueError):
+            given = float(header)
+            if math.isfinite(given) and given >= 0:
+                seconds = given
     return min(max(seconds, 1.0), ceiling)

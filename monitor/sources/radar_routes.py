@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated
 
 import msgspec
 
-from monitor.core.measures import normalise_collector, normalise_prefix, parse_utc
+from monitor.core.measures import clip, normalise_collector, parse_utc
 from monitor.core.observation import (
+    MAX_ASN,
+    MAX_COUNTRY,
+    MAX_LABEL,
+    MAX_NAME,
     AsInfo,
     CollectorView,
     OriginView,
@@ -20,20 +27,27 @@ from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_wire import DecodeError, Envelope, NotJsonError, WireError
 
 PATH = "/radar/bgp/routes/realtime"
+#: An AS number as the schema must give it (origins, AS paths, `asn_info`).
+Asn = Annotated[int, msgspec.Meta(ge=0, le=MAX_ASN)]
+#: `ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128` and some room: no prefix is longer.
+_LONGEST_PREFIX = 64
+#: A BGP community as the strict decoder takes it (the longest, a large one, has 32 characters).
+_Community = Annotated[str, msgspec.Meta(max_length=MAX_LABEL)]
+_RPKI_SEVERITY = {RpkiStatus.VALID: 0, RpkiStatus.UNKNOWN: 1, RpkiStatus.INVALID: 2}
 
 
 # The documented schema with every field optional, so that missing and extra fields are
 # tolerated while wrong types are still reported with their JSON path.
 class _WireRoute(msgspec.Struct, gc=False):
-    as_path: tuple[int, ...] = ()
+    as_path: tuple[Asn, ...] = ()
     collector: str = ""
-    communities: tuple[str, ...] | None = None
+    communities: tuple[_Community, ...] | None = None
     prefix: str = ""
     timestamp: str | None = None
 
 
 class _WireOrigin(msgspec.Struct):
-    origin: int
+    origin: Asn
     prefix: str = ""
     rpki_validation: str | None = None
     total_peers: int = 0
@@ -52,7 +66,7 @@ class _WireCollector(msgspec.Struct):
 
 
 class _WireAsn(msgspec.Struct):
-    asn: int
+    asn: Asn
     as_name: str | None = ""
     country_code: str | None = ""
     org_id: str | None = ""
@@ -69,7 +83,7 @@ class _WireMeta(msgspec.Struct):
 
 class _WireResult(msgspec.Struct):
     meta: _WireMeta = msgspec.field(default_factory=_WireMeta)
-    routes: list[_WireRoute] | None = None
+    routes: tuple[_WireRoute, ...] | None = None
 
 
 class _WireEnvelope(msgspec.Struct):
@@ -78,21 +92,47 @@ class _WireEnvelope(msgspec.Struct):
     result: _WireResult | None = None
 
 
+# The same schema with communities of any length, for the rare body the strict decoder
+# refuses; `_routes` then cuts them. Bounding them while decoding costs nothing, while checking
+# thousands of them in Python made decoding 15% slower.
+class _LaxRoute(_WireRoute, gc=False):
+    communities: tuple[str, ...] | None = None
+
+
+class _LaxResult(_WireResult):
+    routes: tuple[_LaxRoute, ...] | None = None
+
+
+class _LaxEnvelope(_WireEnvelope):
+    result: _LaxResult | None = None
+
+
 _DECODER = msgspec.json.Decoder(_WireEnvelope)
+_LAX_DECODER = msgspec.json.Decoder(_LaxEnvelope)
 
 
 def decode_routes(body: bytes, prefix: str) -> Envelope[PrefixView]:
     """Decode a realtime answer for `prefix`; raises DecodeError naming what did not fit."""
     try:
-        wire = _DECODER.decode(body)
+        wire = _wire(body)
     except msgspec.ValidationError as exc:
         raise DecodeError(f"unexpected shape: {exc}") from None
     except msgspec.DecodeError as exc:
         raise NotJsonError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError("unexpected shape: JSON nested deeper than any realtime answer") from None
     errors = tuple(wire.errors or ())
     if not wire.success or wire.result is None:
         return Envelope(success=wire.success, errors=errors, result=None)
     return Envelope(success=True, errors=errors, result=_view(wire.result, prefix))
+
+
+def _wire(body: bytes) -> _WireEnvelope:
+    """The envelope, decoded strictly, or laxly if only that fits (then any misfit is real)."""
+    try:
+        return _DECODER.decode(body)
+    except msgspec.ValidationError:
+        return _LAX_DECODER.decode(body)
 
 
 class RadarRoutes(ClosingSource):
@@ -115,67 +155,153 @@ class RadarRoutes(ClosingSource):
 
 
 def _view(result: _WireResult, prefix: str) -> PrefixView:
+    """The wire result as the core's view of `prefix`, checked and bounded."""
     meta = result.meta
-    origins = []
-    for i, o in enumerate(meta.prefix_origins or ()):
-        if o.total_peers < 0 or o.total_visible < 0:
-            raise DecodeError(f"result.meta.prefix_origins[{i}]: negative peer count")
-        visibility = o.visibility
-        if visibility is None:
-            visibility = o.total_visible / o.total_peers if o.total_peers else 0.0
-        origins.append(
-            OriginView(
-                origin=o.origin,
-                prefix=normalise_prefix(o.prefix) if o.prefix else prefix,
-                rpki=RpkiStatus.parse(o.rpki_validation),
-                visible_peers=o.total_visible,
-                total_peers=o.total_peers,
-                visibility=min(max(visibility, 0.0), 1.0),
-            )
-        )
-    routes = tuple(
-        RouteView(
-            as_path=r.as_path,
-            collector=normalise_collector(r.collector),
-            communities=r.communities or (),
-            prefix=r.prefix,
-            timestamp=_ts(r.timestamp, f"result.routes[{i}].timestamp"),
-        )
-        for i, r in enumerate(result.routes or ())
-    )
-    collectors = tuple(
-        CollectorView(
-            name=normalise_collector(c.collector),
-            realtime_ts=_ts(
-                c.latest_realtime_ts, f"result.meta.collectors[{i}].latest_realtime_ts"
-            ),
-            rib_ts=_ts(c.latest_rib_ts, f"result.meta.collectors[{i}].latest_rib_ts"),
-            updates_ts=_ts(c.latest_updates_ts, f"result.meta.collectors[{i}].latest_updates_ts"),
-            peers=c.peers_count,
-            peers_v4=c.peers_v4_count,
-            peers_v6=c.peers_v6_count,
-        )
-        for i, c in enumerate(meta.collectors or ())
-    )
-    asn_info = {
-        a.asn: AsInfo(
-            asn=a.asn,
-            name=a.as_name or "",
-            country=a.country_code or "",
-            org_id=a.org_id or "",
-            org_name=a.org_name or "",
-        )
-        for a in meta.asn_info or ()
-    }
+    same = _SamePrefix(prefix)
     return PrefixView(
         prefix=prefix,
         data_time=_ts(meta.data_time, "result.meta.data_time"),
         query_time=_ts(meta.query_time, "result.meta.query_time"),
-        origins=tuple(origins),
-        routes=routes,
-        collectors=collectors,
-        asn_info=asn_info,
+        origins=_origins(meta.prefix_origins or [], same),
+        routes=_routes(result.routes or (), same, lax=isinstance(result, _LaxResult)),
+        collectors=tuple(_collector(i, c) for i, c in enumerate(meta.collectors or ())),
+        asn_info={
+            a.asn: AsInfo(
+                asn=a.asn,
+                name=clip(a.as_name or "", MAX_NAME),
+                country=clip(a.country_code or "", MAX_COUNTRY),
+                org_id=clip(a.org_id or "", MAX_LABEL),
+                org_name=clip(a.org_name or "", MAX_NAME),
+            )
+            for a in meta.asn_info or ()
+        },
     )
+
+
+class _SamePrefix:
+    """Refuses an answer that names another prefix than the one asked about.
+
+    Prefixes are compared as networks, so `2001:db8:0:0::/32` is `2001:db8::/32`; an empty
+    `prefix` field is a field left out, which the schema tolerates.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._network = _network(prefix)
+        #: Texts already found to name `prefix` (routes repeat the same text thousands of times).
+        self.same = {prefix, ""}
+
+    def check(self, raw: str, where: str) -> None:
+        """DecodeError naming both prefixes unless `raw` is the asked-about prefix."""
+        if raw in self.same:
+            return
+        network = _network(raw)
+        if network is None or network != self._network:
+            shown = str(network) if network is not None else repr(clip(raw, MAX_LABEL))
+            raise DecodeError(f"{where}: the answer is for {shown}, not for {self.prefix}")
+        self.same.add(raw)
+
+
+def _network(text: str) -> IPv4Network | IPv6Network | None:
+    """The network `text` names (host bits allowed), None if it names none."""
+    text = text.strip()
+    if len(text) > _LONGEST_PREFIX:  # not a prefix, and not worth parsing
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _origins(wire: list[_WireOrigin], same: _SamePrefix) -> tuple[OriginView, ...]:
+    """One view per origin AS, in the order the answer first lists each."""
+    merged: dict[int, OriginView] = {}
+    for i, o in enumerate(wire):
+        if o.total_peers < 0 or o.total_visible < 0:
+            raise DecodeError(f"result.meta.prefix_origins[{i}]: negative peer count")
+        same.check(o.prefix, f"result.meta.prefix_origins[{i}].prefix")
+        visibility = o.visibility
+        if visibility is None:
+            visibility = o.total_visible / o.total_peers if o.total_peers else 0.0
+        view = OriginView(
+            origin=o.origin,
+            prefix=same.prefix,
+            rpki=RpkiStatus.parse(o.rpki_validation),
+            visible_peers=o.total_visible,
+            total_peers=o.total_peers,
+            visibility=min(max(visibility, 0.0), 1.0),
+        )
+        seen = merged.get(o.origin)
+        merged[o.origin] = view if seen is None else _merged(seen, view)
+    return tuple(merged.values())
+
+
+def _merged(a: OriginView, b: OriginView) -> OriginView:
+    """One origin listed twice, counted the way Radar counts an origin: once.
+
+    A peer that sees the prefix through this origin is one peer however often the answer
+    repeats the origin, so each count is the largest any copy reports, never their sum (three
+    copies at 38% once summed to 100%, and low visibility never fired). Copies that disagree
+    on RPKI keep the worst status: a repeated entry must not hide an invalid origin.
+    """
+    return OriginView(
+        origin=a.origin,
+        prefix=a.prefix,
+        rpki=max(a.rpki, b.rpki, key=_RPKI_SEVERITY.__getitem__),
+        visible_peers=max(a.visible_peers, b.visible_peers),
+        total_peers=max(a.total_peers, b.total_peers),
+        visibility=max(a.visibility, b.visibility),
+    )
+
+
+def _routes(wire: tuple[_WireRoute, ...], same: _SamePrefix, *, lax: bool) -> tuple[RouteView, ...]:
+    """The routes as views; `lax` when their communities still need cutting."""
+    # The hot loop of decoding (thousands of routes): names and prefixes are checked once per
+    # distinct text, and a place is only spelt out for an error.
+    names = {raw: _collector_name(raw) for raw in {r.collector for r in wire}}
+    routes = []
+    for i, r in enumerate(wire):
+        if r.prefix not in same.same:
+            same.check(r.prefix, f"result.routes[{i}].prefix")
+        communities = r.communities or ()
+        if lax and communities:
+            communities = tuple(clip(c, MAX_LABEL) for c in communities)
+        try:
+            timestamp = parse_utc(r.timestamp) if r.timestamp else None
+        except ValueError:
+            raise DecodeError(_bad_ts(r.timestamp or "", f"result.routes[{i}].timestamp")) from None
+        routes.append(
+            RouteView(
+                as_path=r.as_path,
+                collector=names[r.collector],
+                communities=communities,
+                prefix=same.prefix,
+                timestamp=timestamp,
+            )
+        )
+    return tuple(routes)
+
+
+def _collector(i: int, c: _WireCollector) -> CollectorView:
+    """Collector `i` of the answer's meta as a view."""
+    where = f"result.meta.collectors[{i}]"
+    return CollectorView(
+        name=_collector_name(c.collector),
+        realtime_ts=_ts(c.latest_realtime_ts, f"{where}.latest_realtime_ts"),
+        rib_ts=_ts(c.latest_rib_ts, f"{where}.latest_rib_ts"),
+        updates_ts=_ts(c.latest_updates_ts, f"{where}.latest_updates_ts"),
+        peers=c.peers_count,
+        peers_v4=c.peers_v4_count,
+        peers_v6=c.peers_v6_count,
+    )
+
+
+def _collector_name(raw: str) -> str:
+    """The normalised name, at most MAX_LABEL characters.
+
+    Cut before normalising as well: the normaliser's cache must not keep a huge name alive.
+    """
+    return clip(normalise_collector(raw.strip()[: 2 * MAX_LABEL]), MAX_LABEL)
 
 
 def _ts(raw: str | None, where: str) -> datetime | None:
@@ -188,4 +314,9 @@ def _ts(raw: str | None, where: str) -> datetime | None:
     try:
         return parse_utc(raw)
     except ValueError:
-        raise DecodeError(f"{where}: not an ISO 8601 timestamp: {raw[:64]!r}") from None
+        raise DecodeError(_bad_ts(raw, where)) from None
+
+
+def _bad_ts(raw: str, where: str) -> str:
+    """The message for an unusable timestamp: where, and its first 64 characters."""
+    return f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"

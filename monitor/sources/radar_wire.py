@@ -8,7 +8,13 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from monitor.core.measures import clip
+
 T = TypeVar("T")
+#: How much of an error list a message shows: errors, levels of `error_chain`, characters.
+MAX_ERRORS = 5
+MAX_CHAIN = 3
+MAX_MESSAGE = 256
 
 
 class DecodeError(ValueError):
@@ -36,22 +42,31 @@ class Envelope(Generic[T]):
     result: T | None
 
 
-def describe_errors(errors: Iterable[WireError]) -> str:
-    """`6003: Invalid request headers (6111: Invalid format for Authorization header)`."""
+def describe_errors(errors: Iterable[WireError], depth: int = 0) -> str:
+    """`6003: Invalid request headers (6111: Invalid format for Authorization header)`.
+
+    Bounded like any text from outside: the first few errors, chains a few levels deep, each
+    message cut; the rest is counted, not shown.
+    """
+    listed = list(errors)
     parts = []
-    for e in errors:
-        text = f"{e.code}: {e.message}" if e.code is not None else e.message
-        if e.error_chain:
-            text += f" ({describe_errors(e.error_chain)})"
+    for e in listed[:MAX_ERRORS]:
+        message = clip(e.message, MAX_MESSAGE)
+        text = f"{e.code}: {message}" if e.code is not None else message
+        if e.error_chain and depth < MAX_CHAIN:
+            text += f" ({describe_errors(e.error_chain, depth + 1)})"
         parts.append(text)
+    if len(listed) > MAX_ERRORS:
+        parts.append(f"{len(listed) - MAX_ERRORS} more")
     return "; ".join(parts) or "no error detail"
 
 
-def error_codes(errors: Iterable[WireError]) -> set[int]:
-    """Every code in `errors`, chains included."""
+def error_codes(errors: Iterable[WireError], depth: int = 0) -> set[int]:
+    """Every code in `errors`, chains included down to MAX_CHAIN levels."""
     found: set[int] = set()
     for e in errors:
         if e.code is not None:
             found.add(e.code)
-        found |= error_codes(e.error_chain or ())
+        if depth < MAX_CHAIN:
+            found |= error_codes(e.error_chain or (), depth + 1)
     return found

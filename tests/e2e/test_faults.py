@@ -38,6 +38,9 @@ FAULTY = {
     "huge": "198.51.107.0/24",
     "huge_chunked": "198.51.108.0/24",
     "drop": "198.51.109.0/24",
+    "other_prefix": "198.51.110.0/24",
+    "deep_json": "198.51.111.0/24",
+    "bad_timestamp": "198.51.112.0/24",
 }
 #: What the log says for each fault (the client's error message).
 LOGGED = {
@@ -51,6 +54,9 @@ LOGGED = {
     "huge": "cap",
     "huge_chunked": "cap",
     "drop": "connection failed",
+    "other_prefix": "the answer is for 203.0.113.0/24, not for 198.51.110.0/24",
+    "deep_json": "nested deeper than any realtime answer",
+    "bad_timestamp": "not an ISO 8601 timestamp in the years 1 to 9999",
 }
 INTERVAL = 3.0
 
@@ -119,7 +125,9 @@ def test_radar_faults_freeze_alerts_and_the_daemon_recovers(
     for prefix in FAULTY.values():
         fake.set_prefix(prefix, CLEAN_HIJACKED, n_routes=200)
     port = free_port()
-    path = config(tmp_path, fake.base_url, port, [*HEALTHY, *FAULTY.values()], pager(receiver))
+    # 15 prefixes every 3 s need more than the default budget's 3.3 requests a second.
+    watched = [*HEALTHY, *FAULTY.values()]
+    path = config(tmp_path, fake.base_url, port, watched, pager(receiver), budget="2000")
     daemon = launch(daemons, tmp_path, path)
     hijacks = {("unexpected-origin", p) for p in FAULTY.values()}
     wait_for(lambda: hijacks <= firing(port), what="every hijack to fire")
@@ -144,6 +152,7 @@ def test_radar_faults_freeze_alerts_and_the_daemon_recovers(
         polled_on_time(fake, prefix, started)
     # 1 GiB bodies were refused at the 32 MiB cap: memory stayed far below their size.
     assert peak_rss_mib(daemon) < 400
+    assert "Traceback" not in daemon.log  # every fault is a clear message, none a crash
 
     fake.clear_faults()
     for prefix in FAULTY.values():

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor import __version__
 from monitor.ops.proxy import proxy_for
@@ -21,7 +26,14 @@ from monitor.sources.base import (
     TooLargeError,
     TransientError,
 )
-from monitor.sources.radar_client import USER_AGENT, RadarClient, RequestBudget, load_token
+from monitor.sources.radar_client import (
+    ABSENT_RETRY_AFTER,
+    USER_AGENT,
+    RadarClient,
+    RequestBudget,
+    load_token,
+    retry_after_seconds,
+)
 from monitor.sources.radar_routes import RadarRoutes
 from testkit.answers import OriginSpec
 from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
@@ -218,7 +230,7 @@ def test_empty_token_file_says_so(tmp_path: Path) -> None:
 def test_a_token_that_cannot_be_a_header_is_refused(tmp_path: Path, text: str) -> None:
     path = tmp_path / "token"
     path.write_text(text)
-    with pytest.raises(TokenFileError, match="holds a line break, a space or a control") as info:
+    with pytest.raises(TokenFileError, match="the token contains") as info:
         load_token(path)
     assert "S3cr" not in str(info.value)
 
@@ -251,3 +263,109 @@ def test_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) ->
     assert proxy_for("https://127.0.0.1:9093/api/v2/alerts") is None
     assert proxy_for("https://[::1]/x") is None
     assert proxy_for("https://localhost/x") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=40)
+    | st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "-1", "1e309", "9" * 400])
+    | st.floats().map(repr)
+    | st.integers(min_value=-(2**80), max_value=2**80).map(str)
+)
+def test_retry_after_is_always_a_finite_wait_within_bounds(header: str) -> None:
+    wait = retry_after_seconds(header, 300.0)
+    assert math.isfinite(wait) and 1.0 <= wait <= 300.0
+    try:
+        given_seconds = float(header)
+    except ValueError:
+        given_seconds = math.nan
+    if math.isfinite(given_seconds) and given_seconds >= 0 and len(header) <= 32:
+        assert wait == min(max(given_seconds, 1.0), 300.0)
+    else:  # unusable: the same pause as a 429 without the header
+        assert wait == retry_after_seconds(None, 300.0) == ABSENT_RETRY_AFTER
+
+
+@pytest.mark.parametrize("header", ["nan", "1e309", "-1"])
+async def test_429_with_an_unusable_retry_after_pauses_as_if_it_had_none(
+    fake: FakeRadar, header: str
+) -> None:
+    # The absent pause (60 s) is capped by max_retry_after, so the test waits 1.5 s, not 60.
+    fake.retry_after = header
+    fake.set_fault("429", count=1)
+    async with client(fake, max_retry_after=1.5) as c:
+        answer = await asyncio.wait_for(c.fetch(PREFIX), 10)
+    assert answer.origins[0].origin == 64500
+    limited, retried = (r.at for r in fake.requests)
+    assert retried >= limited + 1.5  # the full pause: not skipped, shortened, or a nan sleep
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("other_prefix", "the answer is for 203.0.113.0/24, not for 192.0.2.0/24"),
+        ("deep_json", "nested deeper than any realtime answer"),
+        ("bad_timestamp", "result.meta.data_time: not an ISO 8601 timestamp in the years"),
+    ],
+)
+async def test_bad_answers_are_bad_answer_errors_not_retried(
+    fake: FakeRadar, fault: str, words: str
+) -> None:
+    fake.set_fault(fault)  # type: ignore[arg-type]
+    async with client(fake) as c:
+        with pytest.raises(BadAnswerError) as info:
+            await c.fetch(PREFIX)
+    assert words in str(info.value)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("first-half\nsecond-half", "contains a line break"),
+        ("first-half\r\nsecond-half", "contains a line break"),
+        ("first-half\u2028second-half", "contains a line break"),
+        ("first\x1bhalf", "contains control characters"),
+        ("first\x7fhalf", "contains control characters"),
+        ("first\thalf", "contains control characters"),
+    ],
+)
+def test_a_token_that_cannot_travel_in_a_header_is_refused_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, words: str
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    token_file = tmp_path / "token"
+    token_file.write_text(text + "\n")
+    with pytest.raises(AuthError, match=rf"source\.token_file: the token {words}") as info:
+        load_token(token_file)
+    assert "half" not in str(info.value)  # no part of the token is shown
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", text)
+    with pytest.raises(AuthError, match=f"CLOUDFLARE_API_TOKEN: the token {words}"):
+        load_token(None)
+
+
+def test_a_token_file_that_is_not_a_token_says_why(tmp_path: Path) -> None:
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe token")
+    with pytest.raises(AuthError, match="is not UTF-8 text"):
+        load_token(binary)
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"x" * 1_000_000)
+    with pytest.raises(AuthError, match="larger than 4096 bytes"):
+        load_token(huge)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_a_loaded_token_always_fits_in_a_header(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        token_file = Path(tmp) / "token"
+        token_file.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            token = load_token(token_file)
+        except AuthError as exc:
+            assert text.strip() == "" or text.strip() not in str(exc)
+            return
+    assert token is not None
+    value = token.reveal()
+    assert value == text.strip() and len(value.splitlines()) == 1
+    assert not any(unicodedata.category(c) == "Cc" for c in value)
