@@ -94,7 +94,8 @@ class FairTurns:
         self._waiting -= 1
         if not self._queues[busiest]:
             del self._queues[busiest]
-        oldest.set_exception(Busy())
+        if not oldest.done():  # one cancelled meanwhile is gone anyway
+            oldest.set_exception(Busy())
         return busiest
 
     def _forget(self, client: str, future: asyncio.Future[None]) -> None:

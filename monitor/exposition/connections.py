@@ -46,7 +46,7 @@ CLOSE_GRACE_SECONDS = 1.0
 
 
 def connection_limit(soft: int | None = None) -> int:
-    """How many connections the listener may hold under the soft RLIMIT_NOFILE (now: None)."""
+    """How many connections the listener may hold under a soft RLIMIT_NOFILE (default: ours)."""
     if soft is None:
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY:
@@ -57,12 +57,15 @@ def connection_limit(soft: int | None = None) -> int:
 class Room(enum.Enum):
     """What the guard can do for one more connection."""
 
-    FREE = "below the limit"
-    EVICT = "at the limit, with an idle connection to shut down for it"
-    #: As many shut down as may be: the loop closes them within a step or two, and until then
-    #: newcomers wait in the kernel's queue instead of being refused.
-    SOON = "at the limit, waiting for shut down connections to close"
-    FULL = "at the limit, every connection answering a request"
+    #: Below the limit.
+    FREE = enum.auto()
+    #: At the limit, with an idle connection to shut down for it.
+    EVICT = enum.auto()
+    #: At the limit with as many shut down as may be: the loop closes them within a step or
+    #: two, and until then newcomers wait in the kernel's queue instead of being refused.
+    SOON = enum.auto()
+    #: At the limit, every connection answering a request: the newcomer is refused.
+    FULL = enum.auto()
 
 
 class ConnectionGuard:

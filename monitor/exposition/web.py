@@ -40,6 +40,7 @@ MAX_HEADERS = 32
 #: a complete request stops it: a silent client, one trickling its headers and an unused
 #: keep-alive connection are all closed this long after; a TLS handshake gets as long.
 IDLE_SECONDS = 15.0
+#: Where `start_http` finds the metrics the listener updates (`make_app` puts them there).
 LISTENER_METRICS = web.AppKey("listener_metrics", ListenerMetrics)
 #: The page is static: styles inline, nothing else loads, so scripts injected anyway cannot run.
 SECURITY_HEADERS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import errno
 import os
+import resource
 import select
 import socket
 import time
@@ -46,9 +47,16 @@ def scenario(fake: FakeRadar) -> None:
     fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
 
 
-def start(tmp: Path, daemons: list[DaemonProcess], text: str, **options: object) -> DaemonProcess:
-    """The daemon on config `text`, started with `options` and ready."""
-    daemon = DaemonProcess(tmp, write_config(tmp, text), **options)  # type: ignore[arg-type]
+def start(
+    tmp: Path,
+    daemons: list[DaemonProcess],
+    text: str,
+    *,
+    nofile: int | None = None,
+    log_level: str = "debug",
+) -> DaemonProcess:
+    """The daemon on config `text`, ready."""
+    daemon = DaemonProcess(tmp, write_config(tmp, text), nofile=nofile, log_level=log_level)
     daemons.append(daemon.start())
     daemon.wait_ready()
     return daemon
@@ -100,11 +108,15 @@ def closed_by_server(sock: socket.socket) -> bool:
 
 @pytest.fixture
 def sockets() -> Iterator[list[socket.socket]]:
-    """Sockets a test opens; closed after it."""
+    """Sockets a test opens, closed after it; the test may open a few thousand."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4 * SILENT if hard == resource.RLIM_INFINITY else min(hard, 4 * SILENT)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
     opened: list[socket.socket] = []
     yield opened
     for sock in opened:
         sock.close()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_silent_and_slow_clients_neither_starve_the_daemon_nor_keep_their_connections(

@@ -21,6 +21,7 @@ from monitor.exposition.connections import (
     RESERVED_FDS,
     ConnectionGuard,
     GuardedSite,
+    Room,
     connection_limit,
     listening_sockets,
     mark_answering,
@@ -142,7 +143,7 @@ async def test_connections_answering_are_kept_and_newcomers_refused_when_all_are
         a, b = [await listener.connect() for _ in range(2)]
         await request(a)
         await request(b)
-        await until(lambda: listener.guard.room().name == "FULL")
+        await until(lambda: listener.guard.room() is Room.FULL)
         c = await listener.connect()
         assert await served_without_answer(c)
         assert listener.dropped("refused") == 1
