@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -78,6 +80,7 @@ class DaemonProcess:
         *,
         log_level: str = "debug",
         interpreter_args: Sequence[str] = (),
+        nofile: int | None = None,
     ) -> None:
         self.tmp = tmp
         self.config = config
@@ -88,6 +91,8 @@ class DaemonProcess:
         self.log_level = log_level
         #: Before `-m monitor`, e.g. `-m cProfile -o FILE` for the load benchmark.
         self.interpreter_args = tuple(interpreter_args)
+        #: RLIMIT_NOFILE (soft and hard) for the daemon, e.g. a low one a unit might set.
+        self.nofile = nofile
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, log_format: str = "human") -> DaemonProcess:
@@ -96,6 +101,11 @@ class DaemonProcess:
         env.update({"CLOUDFLARE_API_TOKEN": TOKEN, "NOTIFY_SOCKET": str(self.notify.path)})
         env.update(self.extra_env)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        limit = None
+        if self.nofile is not None:
+            # Only setrlimit runs in the forked child: the test's threads cannot deadlock it.
+            bounds = (self.nofile, self.nofile)
+            limit = functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, bounds)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -113,6 +123,7 @@ class DaemonProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
+            preexec_fn=limit,
         )
         return self
 

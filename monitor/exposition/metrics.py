@@ -15,6 +15,7 @@ from monitor import __version__
 from monitor.core.lifecycle import AlertState
 from monitor.core.measures import expected_visibility
 from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
+from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
 
@@ -292,6 +293,8 @@ class Metrics:
             registry=self.registry,
         )
         build.labels(version).set(1)
+        #: Updated by the HTTP listener itself.
+        self.http = ListenerMetrics(self.registry)
         self._get_state = get_state
         self._state = StateCollector(get_state)
         self.registry.register(self._state)

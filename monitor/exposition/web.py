@@ -6,15 +6,27 @@ import asyncio
 import ipaddress
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from monitor.core.lifecycle import Alert
+from monitor.exposition.auth import basic_auth
+from monitor.exposition.connections import (
+    GUARD,
+    ConnectionGuard,
+    GuardedSite,
+    connection_limit,
+    listening_sockets,
+    mark_answering,
+)
+from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.metrics import Metrics
+from monitor.exposition.serverlog import ServerLog
 from monitor.exposition.status_page import status_page
-from monitor.exposition.webconfig import WebConfig, basic_auth_middleware
+from monitor.exposition.webconfig import WebConfig
 from monitor.state import MonitorState
 
 #: Only GETs are served, so a request body is never needed; this caps what a client can push.
@@ -24,6 +36,12 @@ MAX_LINE_BYTES = 2048
 #: Longest header, aiohttp's default: a browser sends all its cookies for the host with each one.
 MAX_FIELD_BYTES = 8190
 MAX_HEADERS = 32
+#: aiohttp's keep-alive timer runs from the connection's start and from each response, and only
+#: a complete request stops it: a silent client, one trickling its headers and an unused
+#: keep-alive connection are all closed this long after; a TLS handshake gets as long.
+IDLE_SECONDS = 15.0
+#: Where `start_http` finds the metrics the listener updates (`make_app` puts them there).
+LISTENER_METRICS = web.AppKey("listener_metrics", ListenerMetrics)
 #: The page is static: styles inline, nothing else loads, so scripts injected anyway cannot run.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
@@ -38,13 +56,18 @@ def make_app(
     web_config: WebConfig | None = None,
 ) -> web.Application:
     """The application; `get_state` is called per request since the daemon swaps state."""
-    middlewares = []
+    middlewares: list[Middleware] = [mark_answering]
+    closers = []
     if web_config is not None and web_config.basic_auth_users:
         # Every path, probes and unknown paths included: one rule is easier to audit than a list
         # of exceptions, /readyz tells about the daemon's state too, and probes can send headers.
-        middlewares.append(basic_auth_middleware(web_config.basic_auth_users))
+        check, close = basic_auth(web_config.basic_auth_users, metrics.http.throttled)
+        middlewares.append(check)
+        closers.append(close)
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=middlewares)
+    app[LISTENER_METRICS] = metrics.http
     app.on_response_prepare.append(_security_headers)
+    app.on_cleanup.append(_closing(*closers))
     pages = _Pages(get_state, metrics)
     # add_get also answers HEAD; aiohttp answers any other method on these paths with 405.
     app.router.add_get("/", pages.status)
@@ -59,13 +82,31 @@ async def start_http(
     app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None = None
 ) -> web.AppRunner:
     """Serve `app` on host:port (0 picks a free port, see `bound_port`); cleanup() stops it."""
+    metrics = app[LISTENER_METRICS]
+    guard = ConnectionGuard(connection_limit(), metrics)
+    server_log = ServerLog(metrics)
+    app[GUARD] = guard
+    app.on_cleanup.append(_closing(guard.close, server_log.close))
     # Oversized request lines or headers get a 400 before any handler (or auth) runs.
     runner = web.AppRunner(
-        app, max_line_size=MAX_LINE_BYTES, max_field_size=MAX_FIELD_BYTES, max_headers=MAX_HEADERS
+        app,
+        max_line_size=MAX_LINE_BYTES,
+        max_field_size=MAX_FIELD_BYTES,
+        max_headers=MAX_HEADERS,
+        keepalive_timeout=IDLE_SECONDS,
+        logger=server_log,
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+        unstarted = await listening_sockets(host, port, guard)
+        try:
+            while unstarted:
+                site = GuardedSite(runner, unstarted[0], ssl_context, IDLE_SECONDS)
+                await site.start()
+                unstarted.pop(0)
+        finally:
+            for sock in unstarted:
+                sock.close()
     except BaseException:
         await runner.cleanup()
         raise
@@ -104,6 +145,16 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name other hosts may resolve too
+
+
+def _closing(*closers: Callable[[], None]) -> Callable[[web.Application], Awaitable[None]]:
+    """An on_cleanup callback calling `closers`."""
+
+    async def close(app: web.Application) -> None:
+        for closer in closers:
+            closer()
+
+    return close
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -1,34 +1,21 @@
-"""TLS and basic auth for the HTTP listener, read from a Prometheus-style web config file."""
+"""TLS and basic auth for the HTTP listener, read from a Prometheus-style web config file.
+
+This module reads and checks the file; `monitor.exposition.auth` checks the passwords.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import hashlib
-import hmac
 import re
-import secrets
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import bcrypt
-from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler, Middleware
 
 from monitor.validate import ConfigError, Section, load_yaml, one_of, read_limited, string
 
 #: The web config file and each PEM file are refused unread beyond this size.
 MAX_FILE_BYTES = 1024 * 1024
-REALM = "radar-monitor"
-#: A verified password skips bcrypt this long: more than usual scrape intervals (15 s to 1 m).
-CACHE_SECONDS = 300.0
-#: bcrypt checks at once: wrong passwords sent in bulk cannot take every worker thread.
-MAX_CONCURRENT_CHECKS = 2
-#: bcrypt reads only this many bytes; longer passwords are refused rather than truncated.
-MAX_PASSWORD_BYTES = 72
 NO_CLIENT_CERT = "NoClientCert"
 REQUIRE_CLIENT_CERT = "RequireAndVerifyClientCert"
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
@@ -98,72 +85,6 @@ def ssl_context(cfg: WebConfig | None) -> ssl.SSLContext | None:
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(cafile=tls.client_ca_file)
     return context
-
-
-def basic_auth_middleware(users: Mapping[str, str]) -> Middleware:
-    """A middleware answering 401 unless the request carries the password of one of `users`."""
-    checker = _PasswordChecker(users)
-    challenge = {hdrs.WWW_AUTHENTICATE: f'Basic realm="{REALM}"'}
-
-    @web.middleware
-    async def basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if await checker.allows(request.headers.get(hdrs.AUTHORIZATION)):
-            return await handler(request)
-        return web.Response(status=401, text="401: Unauthorized\n", headers=challenge)
-
-    return basic_auth
-
-
-class _PasswordChecker:
-    """bcrypt verification off the event loop, remembering recent successes per user."""
-
-    def __init__(self, users: Mapping[str, str]) -> None:
-        if not users:
-            raise ValueError("basic auth needs at least one user")
-        self._users = dict(users)
-        # Unknown users are checked against a real hash too, so timing does not tell names apart.
-        self._decoy = next(iter(self._users.values()))
-        # Keyed digests: the cache is no fast offline oracle for the passwords it vouches for.
-        self._key = secrets.token_bytes(32)
-        self._verified: dict[str, tuple[bytes, float]] = {}
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
-
-    async def allows(self, header: str | None) -> bool:
-        """Whether the Authorization header names a user and that user's password."""
-        credentials = _credentials(header) if header is not None else None
-        if credentials is None:
-            return False
-        user, password = credentials
-        if len(password) > MAX_PASSWORD_BYTES:
-            return False
-        digest = hmac.new(self._key, password, hashlib.sha256).digest()
-        now = time.monotonic()
-        cached = self._verified.get(user)
-        if cached is not None and now < cached[1] and hmac.compare_digest(cached[0], digest):
-            return True
-        known = user in self._users
-        hashed = self._users.get(user, self._decoy).encode()
-        async with self._slots:
-            try:
-                matches = await asyncio.to_thread(bcrypt.checkpw, password, hashed)
-            except ValueError:  # a password bcrypt refuses (a NUL byte, say) is just wrong
-                return False
-        if not (known and matches):
-            return False
-        self._verified[user] = (digest, now + CACHE_SECONDS)
-        return True
-
-
-def _credentials(header: str) -> tuple[str, bytes] | None:
-    """User and password of a `Basic` Authorization header, or None when it is something else."""
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, colon, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
-        return (user.decode("utf-8"), password) if colon else None
-    except ValueError:  # not base64, or a user name that is not UTF-8
-        return None
 
 
 def _parse(path: Path) -> WebConfig:

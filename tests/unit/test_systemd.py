@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.exposition.connections import MAX_CLOSING, MAX_CONNECTIONS, connection_limit
 from monitor.ops import systemd
 from monitor.sources.radar_client import CREDENTIAL_NAME
 from tests.paths import UNIT
@@ -189,6 +190,12 @@ def test_unit_declares_lifecycle_identity_and_secrets() -> None:
     # The daemon talks to arbitrary Internet hosts: these must never creep in.
     assert "PrivateNetwork" not in settings
     assert "IPAddressDeny" not in settings
+
+
+def test_unit_gives_the_listener_its_cap_and_everything_else_room() -> None:
+    (nofile,) = unit_settings()["LimitNOFILE"]
+    assert connection_limit(int(nofile)) == MAX_CONNECTIONS
+    assert int(nofile) - MAX_CONNECTIONS - MAX_CLOSING >= 4096
 
 
 def test_require_tool_skips_or_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:

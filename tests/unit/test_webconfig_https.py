@@ -14,7 +14,7 @@ import aiohttp
 import bcrypt
 import pytest
 
-from monitor.exposition import webconfig
+from monitor.exposition import auth
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import bound_port, make_app, start_http
 from monitor.exposition.webconfig import WebConfig, ssl_context
@@ -154,7 +154,7 @@ async def test_a_verified_password_skips_bcrypt(
 
 
 async def test_the_cache_expires(https: Http, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(webconfig, "CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)
     calls = count_checkpw(monkeypatch)
     for _ in range(2):
         assert (await get(https, "/metrics", (USER, PASSWORD)))[0] == 200
