@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config_rules import Rules, apply_overrides, read_rules, rule_name
+from monitor.core.collectors import MAX_COLLECTORS
 from monitor.core.finding import Severity
 from monitor.core.measures import normalise_collector
 from monitor.core.silence import Silence
@@ -171,6 +172,7 @@ def _source(s: Section, file: str) -> SourceConfig:
         budget_window=s.get("budget_window", parse_duration, 300.0),
         retries=s.get("retries", _retries, 3),
         max_failures=s.get("max_failures", positive_int, 3),
+        max_collectors=s.get("max_collectors", positive_int, MAX_COLLECTORS),
         max_body_bytes=s.get("max_body_bytes", positive_int, 32 * 1024 * 1024),
         file=_relative(s.get("file", string, None), file),
         loop=s.get("loop", boolean, False),

@@ -170,6 +170,7 @@ class Pipeline:
             log.warning("Radar accepts the API token again")
             self.state.auth_error = None
         freshness = self.state.freshness
+        freshness.limit = self.state.config.source.max_collectors  # a reload may change it
         view = dataclasses.replace(view, collectors=freshness.merge(view.collectors, now))
         if freshness.refused and not self._limit_logged:
             self._limit_logged = True

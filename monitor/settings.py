@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.core.collectors import MAX_COLLECTORS
 from monitor.core.finding import Severity
 from monitor.core.silence import Silence
 from monitor.core.target import Target
@@ -30,6 +31,8 @@ class SourceConfig:
     budget_window: float = 300.0
     retries: int = 3
     max_failures: int = 3
+    #: Collectors tracked at most (Radar lists fewer than 100; see core/collectors.py).
+    max_collectors: int = MAX_COLLECTORS
     max_body_bytes: int = 32 * 1024 * 1024
     #: Retry pacing and the longest `Retry-After` obeyed (not in the YAML: tests shorten them).
     backoff_base: float = 1.0

@@ -140,3 +140,14 @@ def test_new_collectors_beyond_the_limit_are_ignored_and_logged_once(
     assert len(state.collectors()) == MAX_COLLECTORS
     assert len(events) == MAX_COLLECTORS
     assert caplog.text.count("tracking the limit of 1000 collectors") == 1
+
+
+def test_the_collector_limit_is_a_setting() -> None:
+    state = monitor_state(
+        CONFIG.replace("source: {max_failures: 1}", "source: {max_collectors: 5}")
+    )
+    pipeline = Pipeline(state, lambda _: None)
+    stale = datetime.now(UTC) - timedelta(hours=2)
+    crowd = tuple(CollectorView(f"x{i}", stale, stale, stale, 1, 1, 0) for i in range(10))
+    pipeline.observe(answer(A, (origin(64500, 900),), crowd))
+    assert sorted(state.collectors()) == ["x0", "x1", "x2", "x3", "x4"]
