@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from testkit.answers import OriginSpec
@@ -63,4 +64,30 @@ def test_thousands_of_origins_stay_bounded_in_memory_database_and_lag(
     total = metric(port, "radar_monitor_event_loop_lag_seconds_count")
     assert over is not None and over == total
     assert http_get(port, "/healthz")[0] == 200
+    assert daemon.stop() == 0
+
+
+def test_collector_names_that_keep_changing_stay_capped(
+    tmp_path: Path, fake: FakeRadar, daemons: list[DaemonProcess]
+) -> None:
+    port = free_port()
+    text = daemon_yaml(
+        fake.base_url,
+        [f"{{prefix: {PREFIX}, origins: [64500]}}"],
+        ["{name: stale, type: stale_collector, max_age: 30m, severity: warning}"],
+        source={**FAST_POLLING, "max_collectors": 300},
+        port=port,
+        state=tmp_path / "state.db",
+    )
+    daemon = launch(daemons, tmp_path, write_config(tmp_path, text))
+    for batch in range(6):  # 200 new stale collector names per answer, as in the attack
+        ages = {f"x{batch}-{i}": timedelta(hours=2) for i in range(200)}
+        fake.set_prefix(PREFIX, [OriginSpec(64500)], n_collectors=200, collector_age=ages)
+        before = len(fake.requests)
+        wait_for(lambda: len(fake.requests) > before + 1, what="the answer to be polled")  # noqa: B023
+    # 300 tracked: the 50 fresh ones of the first answer, then 250 stale names, then no more.
+    series = http_get(port, "/metrics")[1].count("radar_monitor_collector_peers{")
+    assert series == 3 * 300
+    assert len(alerts(port)) == 250
+    assert "tracking the limit of 300 collectors" in daemon.log
     assert daemon.stop() == 0
