@@ -1,0 +1,61 @@
+"""What a streaming source (RIS Live) says, in the program's own terms: routes of single peers.
+
+A polling source answers "who sees this prefix, counted over every peer". A stream says, one
+peer at a time, "this peer now routes this prefix over this path" or "no longer routes it".
+Sources turn their frames into these; nothing past a source knows RIS Live's JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One BGP session of a route collector: (collector, peer address) names it."""
+
+    collector: str
+    address: str
+    asn: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRoute:
+    """`peer` announced `prefix` over `as_path` (collector side first, origin last) at `seen_at`.
+
+    An AS_SET is flattened into the path in its sorted order; `origin` is None when the path
+    ends in an AS_SET (no single origin) or is empty.
+    """
+
+    prefix: str
+    peer: Peer
+    as_path: tuple[int, ...]
+    origin: int | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PeerWithdrawal:
+    """`peer` withdrew `prefix` at `seen_at`."""
+
+    prefix: str
+    peer: Peer
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUpdate:
+    """Everything one stream message said: announcements and withdrawals of one peer."""
+
+    routes: tuple[PeerRoute, ...]
+    withdrawals: tuple[PeerWithdrawal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """The stream connected or went down at `at`; `reason` says why it went down."""
+
+    connected: bool
+    at: datetime
+    reason: str = ""
