@@ -104,7 +104,8 @@ class RisLiveSource:
     down (the first failed attempt counts as going down); `on_canary(seen_at)` when a beacon
     moved; `on_error(message)` for each `ris_error` and `on_malformed(reason)` for each frame
     that did not decode (both also logged here, throttled). A callback that raises is logged,
-    throttled, and the stream goes on.
+    throttled, and the stream goes on. Updates arrive as RIS Live filtered them: just after
+    `update_prefixes`, one for a prefix that was removed may still be in flight.
     """
 
     def __init__(

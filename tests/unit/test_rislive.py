@@ -184,7 +184,7 @@ async def test_a_new_watch_list_changes_the_subscriptions_without_reconnecting(
 
 
 async def test_pings_keep_the_socket_alive(ris: FakeRisLive) -> None:
-    timing = replace(FAST, ping_interval=0.05, dead_after=1.0)
+    timing = replace(FAST, ping_interval=0.1, dead_after=1.0)
     async with streaming(ris, timing=timing):
         await until(lambda: ris.connections and ris.connections[0].pings >= 3)
     assert len(ris.connections) == 1
@@ -194,14 +194,14 @@ async def test_pings_keep_the_socket_alive(ris: FakeRisLive) -> None:
 async def test_a_stalled_socket_is_found_dead_and_replaced(
     ris: FakeRisLive, websocket_alive: bool
 ) -> None:
-    timing = replace(FAST, ping_interval=0.1, dead_after=0.4)
+    timing = replace(FAST, ping_interval=0.2, dead_after=0.6)
     async with streaming(ris, timing=timing) as (_, seen):
         await subscribed(ris, 0, everything())
         ris.stall(websocket_alive=websocket_alive)
         await subscribed(ris, 1, everything())
         assert [s.connected for s in seen.statuses] == [True, False, True]
     if websocket_alive:  # only RIS Live's own ping can tell
-        assert seen.statuses[1].reason == "no message for 0.4s, not even a pong"
+        assert seen.statuses[1].reason == "no message for 0.6s, not even a pong"
 
 
 async def test_malformed_frames_are_counted_logged_once_and_not_fatal(
