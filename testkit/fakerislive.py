@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from monitor.sources.rislive import BEACONS
 from testkit.rislive_filter import Key, SubscriptionFilter, canonical, key
 from testkit.rislive_frames import (
     DEFAULT_COLLECTOR,
@@ -171,7 +172,9 @@ class FakeRisLive:
         )
         self.send(frame, prefix)
 
-    def beacon(self, prefix: str, *, announce: bool = True, timestamp: float | None = None) -> None:
+    def beacon(
+        self, prefix: str = BEACONS[0], *, announce: bool = True, timestamp: float | None = None
+    ) -> None:
         """The RIS beacon `prefix` is announced (or withdrawn), to whoever subscribed it."""
         self.send(beacon(prefix, announce=announce, timestamp=timestamp), prefix)
 

@@ -141,7 +141,7 @@ async def test_updates_of_watched_prefixes_and_their_more_specifics_reach_on_upd
 async def test_a_moving_beacon_feeds_the_canary_not_on_update(ris: FakeRisLive) -> None:
     async with streaming(ris) as (_, seen):
         await subscribed(ris, 0, everything())
-        ris.beacon(BEACONS[0], timestamp=1_700_000_000.5)
+        ris.beacon(timestamp=1_700_000_000.5)
         ris.beacon(BEACONS[3], announce=False, timestamp=1_700_000_100.0)
         ris.announce("192.0.2.0/24", [64496])
         await until(lambda: len(seen.canaries) == 2 and seen.updates)
