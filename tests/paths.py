@@ -15,3 +15,4 @@ DASHBOARD = ROOT / "contrib" / "grafana" / "radar-monitor.json"
 PROVISIONING = ROOT / "contrib" / "grafana" / "provisioning.yml"
 #: shared/ lies beside the checkout, on developer machines and in CI alike.
 SAMPLES = ROOT.parent / "shared" / "radar-samples" / "cloudflare-api"
+RISLIVE_SAMPLES = ROOT.parent / "shared" / "radar-samples" / "rislive"

@@ -1,14 +1,17 @@
-"""A warning for an event that may repeat thousands of times a second: one line per interval.
+"""Logging events that can repeat thousands of times a second: one line a minute, with a count.
 
-The first occurrence is logged at once; later ones within the interval are only counted and
-reported in one line when the interval ends, so a flood of bad input costs one log line a
-minute instead of megabytes, and an operator still learns how many there were.
+`ThrottledWarning` counts one kind of event (a malformed request, an evicted connection) and
+reports the count when the window ends, on the event loop. `Throttled` rate-limits lines
+whose text differs (a stream's malformed frames, each with its reason), carrying the count
+of those held back on the next line. Either way a flood costs one line a minute, and an
+operator still learns how many there were.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 #: At most one line per minute for each kind of repeated event.
@@ -57,3 +60,32 @@ class ThrottledWarning:
         self._log.warning("%s", self._describe(self._unreported))
         self._unreported = 0
         return True
+
+
+class Throttled:
+    """Logs `text` at `level` on `logger`, at most once per `every` seconds, with a count."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        level: int,
+        every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._level = level
+        self._every = every
+        self._clock = clock
+        self._last: float | None = None
+        self._held = 0
+
+    def __call__(self, text: str) -> None:
+        """Log `text` now if the last line is old enough, else count it for the next line."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self._every:
+            self._held += 1
+            return
+        if self._held:
+            text += f" (and {self._held} more like it since the last such line)"
+        self._logger.log(self._level, "%s", text)
+        self._last, self._held = now, 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from testkit.fakeradar import FakeRadar
+from testkit.fakerislive import FakeRisLive
 from testkit.receivers import Receiver
 from tests.webconfig_files import make_pki
 
@@ -17,6 +18,13 @@ from tests.webconfig_files import make_pki
 async def fake() -> AsyncIterator[FakeRadar]:
     """A running fake on the test's loop (every prefix seen by nobody until set)."""
     async with FakeRadar() as server:
+        yield server
+
+
+@pytest.fixture
+async def ris() -> AsyncIterator[FakeRisLive]:
+    """A running fake RIS Live on the test's loop (acknowledging subscriptions at once)."""
+    async with FakeRisLive() as server:
         yield server
 
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from monitor.ops.throttle import ThrottledWarning
+from monitor.ops.throttle import Throttled, ThrottledWarning
 
 log = logging.getLogger("monitor.test.throttle")
 
@@ -35,3 +35,21 @@ async def test_one_line_now_then_one_per_interval_with_the_count(
     assert lines(caplog)[3:] == ["1 bad things"]  # what was left, on close
     await asyncio.sleep(0.3)
     assert len(lines(caplog)) == 4  # and the timer is gone
+
+
+def test_one_line_a_minute_with_the_count_of_those_held_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    logger = logging.getLogger("test.throttle")
+    say = Throttled(logger, logging.WARNING, every=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="test.throttle"):
+        for second in range(0, 150):
+            now[0] = float(second)
+            for _ in range(100):
+                say(f"bad frame at {second}s")
+    assert caplog.messages == [
+        "bad frame at 0s",
+        "bad frame at 60s (and 5999 more like it since the last such line)",
+        "bad frame at 120s (and 5999 more like it since the last such line)",
+    ]

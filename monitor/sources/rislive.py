@@ -1,0 +1,368 @@
+"""RIS Live: a WebSocket client streaming the BGP updates RIS peers see for the watched prefixes.
+
+Each watched prefix is subscribed with its more-specifics (so a hijacker's /25 inside a
+watched /24 arrives too), plus `BEACONS`, RIS prefixes announced and withdrawn on a fixed
+schedule, as a canary: while they move, the feed works. Subscriptions are paced as
+`monitor.sources.rislive_subscriptions` explains. What arrives is decoded by
+`rislive_wire` and handed, in the core's types, to the callbacks given at construction.
+
+Keeping the socket alive: RIS Live's `{"type": "ping"}` every `Timing.ping_interval` (15 s),
+which it answers with `pong`, and WebSocket pings at the same interval (aiohttp closes the
+socket when one goes unanswered for half an interval). A socket on which nothing at all
+arrived for `Timing.dead_after` (45 s, three pings) is dead, even if TCP says otherwise: it
+is closed and another one opened. Reconnecting waits with exponential backoff and full
+jitter (uniform between 0 and 1 s, 2 s, 4 s … 60 s), counted afresh once a connection has
+stayed up `Timing.stable_after` (60 s); every new socket subscribes everything again.
+Updates missed meanwhile are lost: RIS Live streams changes only.
+
+Bounds: inbound frames above 1 MiB close the socket (aiohttp's `max_msg_size`), the
+handshake must finish within `Timing.connect_timeout` (30 s), `ris_error` and malformed
+frames are logged at most once a minute (with a count) and never end the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from monitor import __version__
+from monitor.core.measures import normalise_prefix
+from monitor.core.stream import StreamStatus, StreamUpdate
+from monitor.ops.proxy import proxy_for
+from monitor.ops.throttle import Throttled
+from monitor.ops.waiting import until_set
+from monitor.sources.rislive_subscriptions import Pace, Subscriptions
+from monitor.sources.rislive_wire import (
+    MAX_FRAME_BYTES,
+    FrameError,
+    RisError,
+    SubscribeOk,
+    decode_frame,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "wss://ris-live.ripe.net/v1/ws/?client=radar-monitor"
+#: Three IPv4 and three IPv6 RIS beacons (of rrc00, rrc01 and rrc03), the first of each family
+#: in BGPalerter's list: announced and withdrawn every two hours, each from its own collector.
+BEACONS = (
+    "84.205.64.0/24",
+    "84.205.65.0/24",
+    "84.205.67.0/24",
+    "2001:7fb:fe00::/48",
+    "2001:7fb:fe01::/48",
+    "2001:7fb:fe03::/48",
+)
+_PING = '{"type": "ping", "data": null}'
+USER_AGENT = f"radar-monitor/{__version__}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Keepalive, dead-socket and reconnect timing in seconds (tests shrink them)."""
+
+    ping_interval: float = 15.0
+    dead_after: float = 45.0
+    connect_timeout: float = 30.0
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    stable_after: float = 60.0
+    close_timeout: float = 2.0
+
+
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base·2ⁿ))."""
+
+    def __init__(self, base: float, cap: float, draw: Callable[[], float]) -> None:
+        self.base, self.cap, self._draw = base, cap, draw
+        self.attempt = 0
+
+    def next(self) -> float:
+        """The delay before the next attempt (and one more attempt counted)."""
+        ceiling = min(self.cap, self.base * (1 << min(self.attempt, 60)))
+        self.attempt += 1
+        return self._draw() * ceiling
+
+    def reset(self) -> None:
+        """Start from the base again (a connection stayed up)."""
+        self.attempt = 0
+
+
+class RisLiveSource:
+    """Streams RIS Live for `prefixes` until `close()`, reconnecting on its own.
+
+    Callbacks (plain functions, called on the loop): `on_update(update, received)` with the
+    `time.monotonic()` of the frame's arrival; `on_status` when the socket comes up or goes
+    down (the first failed attempt counts as going down); `on_canary(seen_at)` when a beacon
+    moved; `on_error(message)` for each `ris_error` and `on_malformed(reason)` for each frame
+    that did not decode (both also logged here, throttled). A callback that raises is logged,
+    throttled, and the stream goes on. Updates arrive as RIS Live filtered them: just after
+    `update_prefixes`, one for a prefix that was removed may still be in flight.
+    """
+
+    def __init__(
+        self,
+        prefixes: Iterable[str],
+        *,
+        on_update: Callable[[StreamUpdate, float], None],
+        on_status: Callable[[StreamStatus], None],
+        on_canary: Callable[[datetime], None],
+        on_error: Callable[[str], None],
+        on_malformed: Callable[[str], None],
+        url: str = DEFAULT_URL,
+        timing: Timing | None = None,
+        pace: Pace | None = None,
+        draw: Callable[[], float] = random.random,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        beacons: Iterable[str] = BEACONS,
+    ) -> None:
+        self.url = url
+        self.timing = timing or Timing()
+        self._on_update, self._on_status, self._on_canary = on_update, on_status, on_canary
+        self._on_error, self._on_malformed = on_error, on_malformed
+        self._sleep = sleep
+        self.backoff = Backoff(self.timing.backoff_base, self.timing.backoff_max, draw)
+        beacon_list = tuple(dict.fromkeys(map(normalise_prefix, beacons)))
+        self._beacons = frozenset(beacon_list)
+        self.subscriptions = Subscriptions(
+            map(normalise_prefix, prefixes), beacon_list, pace or Pace()
+        )
+        self._canary_only = self._beacons - self.subscriptions.watched
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._inner: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self._connected: bool | None = None
+        self._connected_at: float | None = None
+        self._malformed_log = Throttled(log, logging.WARNING)
+        self._error_log = Throttled(log, logging.WARNING)
+        self._callback_log = Throttled(log, logging.ERROR)
+        self._warn_left_out()
+
+    def __repr__(self) -> str:
+        return f"RisLiveSource(url={self.url!r}, watched={len(self.subscriptions.watched)})"
+
+    @property
+    def connected(self) -> bool:
+        """Whether a socket is open now."""
+        return bool(self._connected)
+
+    def update_prefixes(self, prefixes: Iterable[str]) -> None:
+        """Watch `prefixes` from now on, on the open socket (no reconnect)."""
+        before = self.subscriptions.watched
+        self.subscriptions.want(map(normalise_prefix, prefixes))
+        after = self.subscriptions.watched
+        log.info(
+            "RIS Live: watch list now %d prefixes (+%d, -%d)",
+            len(after),
+            len(after - before),
+            len(before - after),
+        )
+        self._canary_only = self._beacons - self.subscriptions.watched
+        self._warn_left_out()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Stream until `close()`; never raises but `CancelledError`."""
+        self._stopped.clear()
+        try:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None), headers={"User-Agent": USER_AGENT}
+            ) as session:
+                while not self._closing:
+                    self._inner = asyncio.create_task(self._cycle(session))
+                    try:
+                        await self._inner
+                    except asyncio.CancelledError:
+                        current = asyncio.current_task()
+                        if not self._closing or (current is not None and current.cancelling()):
+                            raise
+        finally:
+            self._inner = None
+            self._down("stopped")
+            self._stopped.set()
+
+    async def close(self) -> None:
+        """Stop streaming: close the socket and let `run()` return."""
+        self._closing = True
+        if self._inner is not None:
+            self._inner.cancel()
+            await until_set(self._stopped, self.timing.close_timeout + 1.0)
+
+    async def _cycle(self, session: aiohttp.ClientSession) -> None:
+        """One connection, from the handshake until it ends, then the wait before the next."""
+        self._connected_at = None
+        try:
+            reason = await self._connection(session)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the stream must outlive any bug of ours
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            log.error("RIS Live: %s", reason)
+        up_since = self._connected_at
+        up_for = time.monotonic() - up_since if up_since is not None else 0.0
+        if up_since is not None and not self.subscriptions.settled:
+            self.subscriptions.slow_down()
+            log.warning(
+                "RIS Live socket ended while still subscribing (maybe too fast for it): "
+                "at most %g subscriptions a second from now on",
+                self.subscriptions.rate,
+            )
+        self._down(reason)
+        if up_for >= self.timing.stable_after:
+            self.backoff.reset()
+        delay = self.backoff.next()
+        log.warning("RIS Live stream down: %s; reconnecting in %.1fs", reason, delay)
+        await self._sleep(delay)
+
+    async def _connection(self, session: aiohttp.ClientSession) -> str:
+        """Connect, subscribe, read until the socket ends; returns why it ended."""
+        try:
+            async with asyncio.timeout(self.timing.connect_timeout):
+                ws = await session.ws_connect(
+                    self.url,
+                    heartbeat=self.timing.ping_interval,
+                    max_msg_size=MAX_FRAME_BYTES,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.timing.close_timeout),
+                    proxy=proxy_for(self.url.replace("wss://", "https://", 1)),
+                )
+        except TimeoutError:
+            return f"no connection within {self.timing.connect_timeout:g}s"
+        except aiohttp.WSServerHandshakeError as exc:
+            return f"RIS Live refused the WebSocket (HTTP {exc.status})"
+        except (aiohttp.ClientError, OSError) as exc:
+            return f"cannot connect: {type(exc).__name__}: {exc}"
+        try:
+            self.subscriptions.restart()
+            self._up()
+            return await self._serve(ws)
+        finally:
+            await ws.close()
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Read and write until either side ends; the reason of the first to end."""
+        tasks = {asyncio.create_task(self._read(ws)), asyncio.create_task(self._write(ws))}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return next(iter(done)).result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Hand on every frame until the socket ends, or stays silent for `dead_after`.
+
+        WebSocket pongs do not count: a proxy in front of a hung server still sends them.
+        """
+        last = time.monotonic()
+        while True:
+            try:
+                async with asyncio.timeout(last + self.timing.dead_after - time.monotonic()):
+                    msg = await ws.receive()
+            except TimeoutError:
+                return f"no message for {self.timing.dead_after:g}s, not even a pong"
+            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                last = time.monotonic()
+                self._handle(msg.data, last)
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                error = msg.data if isinstance(msg.data, BaseException) else ws.exception()
+                return f"socket error: {error or 'unknown'}"
+            elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING):
+                return f"RIS Live closed the socket (code {ws.close_code})"
+            elif msg.type is aiohttp.WSMsgType.CLOSED:
+                return f"socket closed: {ws.exception() or 'by the server'}"
+
+    async def _write(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Send RIS pings on time and subscriptions at their pace; returns if a send fails."""
+        started = time.monotonic()
+        next_ping = started + self.timing.ping_interval
+        reported = self.subscriptions.settled
+        try:
+            while True:
+                self._wake.clear()
+                if time.monotonic() >= next_ping:
+                    await ws.send_str(_PING)
+                    next_ping = time.monotonic() + self.timing.ping_interval
+                while (command := self.subscriptions.next_command()) is not None:
+                    await ws.send_str(command.frame())
+                if self.subscriptions.settled and not reported:
+                    reported = True
+                    self._report_subscribed(time.monotonic() - started)
+                wait = self.subscriptions.wait_time()
+                timeout = next_ping - time.monotonic()
+                if wait is not None:
+                    timeout = min(timeout, wait)
+                await until_set(self._wake, max(0.0, timeout))
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            return f"cannot send: {type(exc).__name__}: {exc}"
+
+    def _handle(self, frame: str | bytes, received: float) -> None:
+        try:
+            message = decode_frame(frame)
+        except FrameError as exc:
+            self._malformed_log(f"RIS Live sent a malformed frame: {exc}")
+            self._call(self._on_malformed, str(exc))
+            return
+        if isinstance(message, StreamUpdate):
+            self._update(message, received)
+        elif isinstance(message, SubscribeOk):
+            self.subscriptions.acknowledged(message.prefixes)
+            self._wake.set()
+        elif isinstance(message, RisError):
+            self._error_log(f"RIS Live reported an error: {message.message}")
+            self._call(self._on_error, message.message)
+
+    def _update(self, update: StreamUpdate, received: float) -> None:
+        """Beacons go to the canary (and on, only if watched too); the rest to `on_update`."""
+        beacons, only = self._beacons, self._canary_only
+        moved = [r.seen_at for r in update.routes if r.prefix in beacons]
+        moved += [w.seen_at for w in update.withdrawals if w.prefix in beacons]
+        if moved:
+            self._call(self._on_canary, max(moved))
+            update = StreamUpdate(
+                tuple(r for r in update.routes if r.prefix not in only),
+                tuple(w for w in update.withdrawals if w.prefix not in only),
+            )
+        if update.routes or update.withdrawals:
+            self._call(self._on_update, update, received)
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception as exc:  # a bug past the source must not end the stream
+            self._callback_log(f"RIS Live: a stream callback failed: {type(exc).__name__}: {exc}")
+
+    def _up(self) -> None:
+        self._connected, self._connected_at = True, time.monotonic()
+        log.info("RIS Live connected to %s", self.url)
+        self._call(self._on_status, StreamStatus(connected=True, at=datetime.now(UTC)))
+
+    def _down(self, reason: str) -> None:
+        """Report the socket down, once per outage (the first failed attempt included)."""
+        if self._connected is False:
+            return
+        self._connected = False
+        status = StreamStatus(connected=False, at=datetime.now(UTC), reason=reason)
+        self._call(self._on_status, status)
+
+    def _report_subscribed(self, seconds: float) -> None:
+        subs = self.subscriptions
+        missing = f", {subs.unacknowledged} never acknowledged" if subs.unacknowledged else ""
+        log.info("RIS Live: %d subscriptions in %.1fs%s", len(subs.wanted), seconds, missing)
+
+    def _warn_left_out(self) -> None:
+        if self.subscriptions.left_out:
+            log.error(
+                "RIS Live: %d watched prefixes left unsubscribed, above the limit of %d",
+                self.subscriptions.left_out,
+                len(self.subscriptions.watched),
+            )
