@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -28,6 +29,7 @@ from monitor.sources.base import PrefixSource
 from monitor.sources.factory import configured_token, make_source
 from monitor.sources.polling import Poller, plan
 from monitor.state import MonitorState
+from monitor.streaming import Streaming
 from monitor.validate import ConfigError
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class App:
         )
         self.notifier = self._notifier(config)
         self.notifier_task: asyncio.Task[None] | None = None
+        self.streaming = self._streaming(config)
+        self.stream_task: asyncio.Task[None] | None = None
         self.http: web.AppRunner | None = None
         self.http_port: int | None = None
         #: Set once the first cycle is complete (the supervisor then tells systemd).
@@ -72,6 +76,11 @@ class App:
         return make_source(
             config.source, require_token=False, observer=self.metrics.observe_request
         )
+
+    def _streaming(self, config: Config) -> Streaming | None:
+        if config.stream is None:
+            return None
+        return Streaming(config.stream, self.state, self._emit, self.poller.confirm)
 
     def _notifier(self, config: Config) -> Notifier:
         notifier = Notifier(
@@ -138,6 +147,8 @@ class App:
         """Repeats and silences between observations, and refreshes the channels want."""
         self.state.loop_heartbeat = time.monotonic()
         self.pipeline.tick()
+        if self.streaming is not None:
+            self._emit(self.streaming.tick(datetime.now(UTC)))
         firing = [
             a
             for a in self.state.book.alerts.values()
@@ -210,11 +221,38 @@ class App:
         self.state.reload_ok = True
         self.state.reload_time = time.time()
         self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
+        await self._reload_stream(old, config)
         self.persist()
         log.info("configuration reloaded: %s", schedule.describe(config.source))
 
+    async def _reload_stream(self, old: Config, config: Config) -> None:
+        """Same stream URL: new subscriptions on the open socket; else a new stream (or none)."""
+        before, after = old.stream, config.stream
+        if self.streaming is not None and before and after and before.url == after.url:
+            self.streaming.reload(config)
+            return
+        await self.stop_stream()
+        self.streaming = self._streaming(config)
+        self.start_stream()
+
+    def start_stream(self) -> None:
+        """Start streaming, when the config has a stream."""
+        if self.streaming is not None:
+            self.stream_task = asyncio.create_task(self.streaming.run(), name="stream")
+
+    async def stop_stream(self) -> None:
+        """Stop streaming (its alerts stay as they are)."""
+        if self.streaming is not None:
+            await self.streaming.close()
+        if self.stream_task is not None:
+            self.stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.stream_task
+            self.stream_task = None
+
     async def close(self, flush_seconds: float) -> None:
         """Send what is due within `flush_seconds`, persist, and release every resource."""
+        await self.stop_stream()
         await self.stop_notifier()
         await self.notifier.flush(flush_seconds)
         self.persist()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config_rules import Rules, apply_overrides, read_rules, rule_name
+from monitor.config_stream import read_stream
 from monitor.core.collectors import MAX_COLLECTORS
 from monitor.core.finding import Severity
 from monitor.core.measures import normalise_collector
@@ -134,6 +135,7 @@ def _parse(text: str, file: str) -> Config:
     http = found.attempt(top.mark("http"), lambda: _http(top.sub("http"), file))
     state = found.attempt(top.mark("state"), lambda: _state(top.sub("state")))
     silences = top.sections("silences", lambda s: _silence(s, rules))
+    stream = found.attempt(top.mark("stream"), lambda: read_stream(top))
     top.close()
     found.check()
     # Each part that gave up recorded a problem, which `check` raised.
@@ -147,6 +149,7 @@ def _parse(text: str, file: str) -> Config:
         http=http,
         state=state,
         silences=tuple(silences),
+        stream=stream,
         file=file,
     )
 

@@ -119,6 +119,11 @@ class Pipeline:
             judgement = self._failed(status, observation)
         else:
             judgement = self._viewed(status, observation, now)
+            self.state.radar_findings[observation.prefix] = list(judgement.findings)
+            # What the stream still sees keeps its alert: both views must agree it is gone.
+            stream = self.state.stream_findings.get(observation.prefix, [])
+            held = {f.key for f in judgement.findings}
+            judgement.findings.extend(f for f in stream if f.key not in held)
         events = self.state.book.observe(
             judgement.scope,
             judgement.findings,

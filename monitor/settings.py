@@ -113,6 +113,25 @@ class StateConfig:
     path: Path = Path("radar-monitor-state.db")
 
 
+#: RIS Live's public endpoint; `client` identifies us, as RIPE asks.
+DEFAULT_STREAM_URL = "wss://ris-live.ripe.net/v1/ws/?client=radar-monitor"
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """RIS Live: the section's presence turns the stream on."""
+
+    url: str = DEFAULT_STREAM_URL
+    #: Disconnected this long: the built-in `stream-down` alert.
+    max_down: float = 120.0
+    #: No canary (beacon) update this long: the built-in `stream-stale` alert.
+    stale_after: float = 4.5 * 3600
+    #: At most one confirming Radar fetch per prefix this often.
+    confirm_interval: float = 30.0
+    #: A more-specific unseen this long stops being tracked.
+    forget_after: float = 3600.0
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
@@ -124,4 +143,6 @@ class Config:
     http: HttpConfig = HttpConfig()
     state: StateConfig = StateConfig()
     silences: tuple[Silence, ...] = ()
+    #: None: no stream, polling only.
+    stream: StreamConfig | None = None
     file: str = ""

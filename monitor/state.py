@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from monitor.core.collectors import CollectorFreshness
+from monitor.core.finding import Finding
 from monitor.core.lifecycle import Alert, AlertBook, AlertState
 from monitor.core.observation import CollectorView, PrefixView
 from monitor.settings import Config, PrefixConfig
@@ -34,6 +35,22 @@ class PrefixStatus:
 
 
 @dataclass
+class StreamStats:
+    """What the metrics and the status page say about the stream (copied once a second)."""
+
+    connected: bool = False
+    down_reason: str = ""
+    updates: int = 0
+    malformed: int = 0
+    reconnects: int = 0
+    last_canary: float | None = None
+    more_specifics: int = 0
+    routes_refused: int = 0
+    confirms_done: int = 0
+    confirms_dropped: int = 0
+
+
+@dataclass
 class MonitorState:
     """Everything the sinks show; mutated only on the daemon's event loop."""
 
@@ -51,6 +68,11 @@ class MonitorState:
     store_error: str | None = None
     auth_error: str | None = None
     freshness: CollectorFreshness = field(default_factory=CollectorFreshness)
+    #: Each view's latest findings per prefix: an alert resolves only when both agree.
+    radar_findings: dict[str, list[Finding]] = field(default_factory=dict)
+    stream_findings: dict[str, list[Finding]] = field(default_factory=dict)
+    #: None while no stream is configured.
+    stream: StreamStats | None = None
 
     def snapshot(self) -> MonitorState:
         """A copy that later changes on the loop do not reach (views are immutable, shared)."""

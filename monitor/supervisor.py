@@ -73,6 +73,7 @@ class Supervisor:
         if self._on_listening is not None:
             self._on_listening()
         app.start_notifier()
+        app.start_stream()
         background = [
             asyncio.create_task(self._watchdog(), name="watchdog"),
             asyncio.create_task(self._measure_lag(), name="loop lag"),

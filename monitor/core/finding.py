@@ -26,7 +26,9 @@ _RANK = {s: i for i, s in enumerate(Severity)}
 #: Alerts the daemon raises about its sources; config rules may not take these names.
 SOURCE_UNREACHABLE = "source-unreachable"
 SOURCE_AUTH = "source-auth"
-BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH)
+STREAM_DOWN = "stream-down"
+STREAM_STALE = "stream-stale"
+BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH, STREAM_DOWN, STREAM_STALE)
 
 
 class AlertKey(NamedTuple):

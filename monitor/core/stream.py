@@ -7,17 +7,18 @@ Sources turn their frames into these; nothing past a source knows RIS Live's JSO
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Peer:
-    """One BGP session of a route collector: (collector, peer address) names it."""
+    """One BGP session of a route collector: (collector, peer address) names it; the AS the
+    session reports is carried along, not part of the identity (withdrawals may differ)."""
 
     collector: str
     address: str
-    asn: int
+    asn: int = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from monitor.core.lifecycle import AlertState
 from monitor.core.measures import expected_visibility
 from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
 from monitor.exposition.listener_metrics import ListenerMetrics
+from monitor.exposition.stream_metrics import StreamCollector
 from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
 
@@ -298,6 +299,7 @@ class Metrics:
         self._get_state = get_state
         self._state = StateCollector(get_state)
         self.registry.register(self._state)
+        self.registry.register(StreamCollector(lambda: self._state.pinned or get_state()))
         self._render_lock = threading.Lock()
         # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
         ProcessCollector(registry=self.registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
@@ -92,6 +92,22 @@ class PrefixSource(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class StreamSource(Protocol):
+    """A source that pushes what it sees (RIS Live) to the callbacks it was built with."""
+
+    async def run(self) -> None:
+        """Stream until `close()`, reconnecting on its own; never raises but CancelledError."""
+        ...
+
+    def update_prefixes(self, prefixes: Iterable[str]) -> None:
+        """Follow `prefixes` from now on, on the open connection."""
+        ...
+
+    async def close(self) -> None:
+        """Stop streaming."""
         ...
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from monitor.core.stream import StreamStatus, StreamUpdate
 from monitor.ops.logs import register_secret
 from monitor.ops.secret import Secret
 from monitor.problems import ConfigError
-from monitor.settings import SourceConfig
-from monitor.sources.base import AuthError, PrefixSource, RequestObserver, TokenFileError
+from monitor.settings import SourceConfig, StreamConfig
+from monitor.sources.base import (
+    AuthError,
+    PrefixSource,
+    RequestObserver,
+    StreamSource,
+    TokenFileError,
+)
 from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
+from monitor.sources.rislive import RisLiveSource
 
 
 def make_source(
@@ -30,6 +41,28 @@ def make_source(
     if token is not None:
         register_secret(token.reveal())
     return RadarRoutes(RadarClient(config, token, observer=observer))
+
+
+def make_stream(
+    config: StreamConfig,
+    prefixes: Iterable[str],
+    *,
+    on_update: Callable[[StreamUpdate, float], None],
+    on_status: Callable[[StreamStatus], None],
+    on_canary: Callable[[datetime], None],
+    on_error: Callable[[str], None],
+    on_malformed: Callable[[str], None],
+) -> StreamSource:
+    """The RIS Live stream for `prefixes`, handing what it sees to the callbacks."""
+    return RisLiveSource(
+        prefixes,
+        url=config.url,
+        on_update=on_update,
+        on_status=on_status,
+        on_canary=on_canary,
+        on_error=on_error,
+        on_malformed=on_malformed,
+    )
 
 
 def configured_token(config: SourceConfig) -> Secret | None:

@@ -94,6 +94,18 @@ class Poller:
         self.source, self._prefixes, self.plan = source, list(prefixes), schedule
         self._wake.set()
 
+    def confirm(self, prefix: str) -> bool:
+        """Poll `prefix` now, outside the cycle (the stream saw it change); False if one runs.
+
+        The view is emitted like any other. `prefix` may be outside the watch list (a
+        more-specific the stream found); the pipeline decides what it means.
+        """
+        running = self._polls.get(prefix)
+        if running is not None and not running.done():
+            return False
+        self._polls[prefix] = asyncio.create_task(self._poll(prefix), name=f"confirm {prefix}")
+        return True
+
     async def run(self) -> None:
         """Start one poll per slot, cycle after cycle, until cancelled."""
         first_cycle: list[asyncio.Task[None]] = []

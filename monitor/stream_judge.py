@@ -1,0 +1,100 @@
+"""Stream updates → the RIB → findings on what RIS peers route now, and confirming fetches.
+
+The stream judges who announces a prefix and how (`STREAM_RULE_TYPES`), at once, for a
+watched prefix and for each more-specific seen inside one (a temporary target inheriting its
+parent's origins, labels and those rules; never `visibility_below`: a hijacker's /25 seen by
+few peers is no outage of yours). Radar's answers judge the rest. An alert resolves only when
+both views agree it is gone: each judgement of a watched prefix adds the other view's latest
+findings (`MonitorState.stream_findings`, `radar_findings`), and a stream view learnt before
+a reconnect resolves nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from monitor.core.evidence import Evidence
+from monitor.core.finding import Finding
+from monitor.core.lifecycle import AlertEvent, Scope
+from monitor.core.rib import StreamRib
+from monitor.core.stream import StreamUpdate
+from monitor.core.stream_view import STREAM_RULE_TYPES, stream_view
+from monitor.pipeline import EventSink, policy
+from monitor.state import MonitorState
+
+log = logging.getLogger(__name__)
+
+#: Asks for a confirming Radar fetch of one exact prefix.
+Confirm = Callable[[str], None]
+
+
+class StreamJudge:
+    """Applies stream updates to the RIB and judges every prefix they changed."""
+
+    def __init__(
+        self, state: MonitorState, rib: StreamRib, sink: EventSink, confirm: Confirm
+    ) -> None:
+        self.state = state
+        self.rib = rib
+        self._sink = sink
+        self._confirm = confirm
+        #: Frame time → firing, for the detection-latency histogram.
+        self.on_fired: Callable[[datetime, datetime], None] | None = None
+
+    def observe(self, update: StreamUpdate, now: datetime | None = None) -> None:
+        """Take in one update; judge and confirm each prefix it changed."""
+        now = now or datetime.now(UTC)
+        for prefix in sorted(self.rib.apply(update)):
+            self._sink(self.judge(prefix, now))
+            self._confirm(prefix)
+
+    def judge(self, prefix: str, now: datetime) -> list[AlertEvent]:
+        """The stream's judgement of `prefix`, through the alert book."""
+        parent = self.rib.parent_of(prefix)
+        status = self.state.prefixes.get(parent) if parent else None
+        if status is None:
+            return []
+        watch = status.watch
+        rules = [r for r in watch.rules if r.type in STREAM_RULE_TYPES]
+        if prefix == parent:
+            target = watch.target
+            rules = [r for r in rules if r.type != "more_specific"]
+            known = {o.origin: o.rpki for o in status.view.origins} if status.view else {}
+        else:
+            target = dataclasses.replace(watch.target, prefix=prefix, parent=parent)
+            known = {}
+        view = stream_view(self.rib, prefix, now, known)
+        findings = [f for rule in rules for f in rule.evaluate(target, view, now)]
+        self.state.stream_findings[prefix] = findings
+        stale = prefix in self.rib.possibly_stale
+        names = frozenset(r.name for r in rules)
+        # What Radar still shows for this prefix keeps its alert, whatever the stream says.
+        radar = [f for f in self.state.radar_findings.get(prefix, []) if f.rule in names]
+        scope = Scope(prefix=prefix, rules=frozenset() if stale else names)
+        evidence = Evidence.capture(target, watch.description, view)
+        return self.state.book.observe(
+            scope, _union(findings, radar), evidence, now, policy(self.state.config, watch)
+        )
+
+    def forget(self, now: datetime) -> list[AlertEvent]:
+        """Drop more-specifics unseen for `forget_after`; their stream alerts resolve."""
+        config = self.state.config.stream
+        if config is None:
+            return []
+        events: list[AlertEvent] = []
+        for prefix in self.rib.forget(now, config.forget_after):
+            self.state.stream_findings.pop(prefix, None)
+            keys = [k for k in self.state.book.alerts if k.prefix == prefix]
+            scope = Scope(prefix=prefix, rules=frozenset(k.rule for k in keys))
+            events += self.state.book.observe(scope, [], None, now, policy(self.state.config, None))
+        return events
+
+
+def _union(first: list[Finding], second: list[Finding]) -> list[Finding]:
+    """Both lists' findings, one per alert key (the first list's wins)."""
+    merged = {f.key: f for f in second}
+    merged.update({f.key: f for f in first})
+    return list(merged.values())

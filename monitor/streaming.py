@@ -1,0 +1,124 @@
+"""The stream's parts for one configuration: source, RIB, judge, health and confirmations.
+
+Built by `App` when the config has a `stream:` section. The source pushes updates to the
+judge (RIB → findings → alert book → events), asks for confirming Radar fetches through the
+scheduler, and tells the health tracker when it goes up or down or a beacon moves. `tick`
+runs once a second: the `stream-down`/`stream-stale` alerts and forgetting quiet more-specifics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from monitor.confirm import ConfirmScheduler
+from monitor.core.lifecycle import AlertEvent
+from monitor.core.rib import StreamRib
+from monitor.core.stream import StreamStatus, StreamUpdate
+from monitor.pipeline import EventSink, policy
+from monitor.settings import Config, StreamConfig
+from monitor.sources.factory import make_stream
+from monitor.state import MonitorState, StreamStats
+from monitor.stream_health import SCOPE, StreamHealth
+from monitor.stream_judge import StreamJudge
+
+log = logging.getLogger(__name__)
+
+
+class Streaming:
+    """RIS Live feeding the alert book, with its health and its confirming fetches."""
+
+    def __init__(
+        self,
+        config: StreamConfig,
+        state: MonitorState,
+        sink: EventSink,
+        fetch: Callable[[str], bool],
+    ) -> None:
+        self.state = state
+        self._sink = sink
+        prefixes = [p.prefix for p in state.config.prefixes]
+        self.rib = StreamRib(prefixes)
+        self.health = StreamHealth(datetime.now(UTC))
+        self.confirms = ConfirmScheduler(fetch, config.confirm_interval, state.config.source)
+        self.judge = StreamJudge(state, self.rib, sink, self._confirm)
+        #: Messages by kind and malformed frames, for the metrics.
+        self.updates = 0
+        self.malformed = 0
+        self.source = make_stream(
+            config,
+            prefixes,
+            on_update=self._update,
+            on_status=self._status,
+            on_canary=self.health.canary,
+            on_error=lambda message: None,  # logged (throttled) by the source
+            on_malformed=self._malformed,
+        )
+
+    async def run(self) -> None:
+        """Stream until cancelled or closed."""
+        await self.source.run()
+
+    async def close(self) -> None:
+        """Stop the stream and the confirmations still waiting."""
+        self.confirms.close()
+        await self.source.close()
+
+    def reload(self, config: Config) -> None:
+        """Follow the new watch list on the open connection (no reconnect)."""
+        prefixes = [p.prefix for p in config.prefixes]
+        self.rib.watch(prefixes)
+        self.source.update_prefixes(prefixes)
+        if config.stream is not None:
+            self.confirms.interval = config.stream.confirm_interval
+
+    def tick(self, now: datetime) -> list[AlertEvent]:
+        """The stream's own alerts as they stand now, and quiet more-specifics forgotten."""
+        config = self.state.config.stream
+        if config is None:
+            return []
+        self._publish()
+        findings = self.health.findings(config, now)
+        events = self.state.book.observe(
+            SCOPE, findings, None, now, policy(self.state.config, None)
+        )
+        return events + self.judge.forget(now)
+
+    def _publish(self) -> None:
+        health, rib = self.health, self.rib
+        self.state.stream = StreamStats(
+            connected=health.connected,
+            down_reason="" if health.connected else health.reason,
+            updates=self.updates,
+            malformed=self.malformed,
+            reconnects=health.reconnects,
+            last_canary=health.last_canary.timestamp() if health.last_canary else None,
+            more_specifics=sum(len(rib.more_specifics(p)) for p in self.state.prefixes),
+            routes_refused=rib.refused,
+            confirms_done=self.confirms.done,
+            confirms_dropped=self.confirms.dropped,
+        )
+
+    def _update(self, update: StreamUpdate, received: float) -> None:
+        self.updates += 1
+        self.judge.observe(update)
+
+    def _confirm(self, prefix: str) -> None:
+        # Radar is asked about watched prefixes; a more-specific is judged by the stream.
+        if prefix in self.state.prefixes:
+            self.confirms.request(prefix)
+
+    def _status(self, status: StreamStatus) -> None:
+        was = self.health.connected
+        self.health.status(status)
+        if status.connected and not was and self.health.reconnects:
+            # Updates missed while down are lost: what was learnt may be stale; Radar decides.
+            self.rib.reconnected()
+            for prefix in {k.prefix for k in self.state.book.alerts if k.prefix}:
+                self._confirm(prefix)
+        if not status.connected and was:
+            log.warning("RIS Live stream down: %s", status.reason)
+
+    def _malformed(self, reason: str) -> None:
+        self.malformed += 1
