@@ -175,6 +175,7 @@ def _source(s: Section, file: str) -> SourceConfig:
         budget_window=s.get("budget_window", parse_duration, 300.0),
         retries=s.get("retries", _retries, 3),
         max_failures=s.get("max_failures", positive_int, 3),
+        max_retry_after=s.get("max_retry_after", parse_duration, 300.0),
         max_collectors=s.get("max_collectors", positive_int, MAX_COLLECTORS),
         max_body_bytes=s.get("max_body_bytes", positive_int, 32 * 1024 * 1024),
         file=_relative(s.get("file", string, None), file),
