@@ -21,6 +21,8 @@ from monitor.yamlload import load_yaml as load_yaml  # re-exported: its old home
 T = TypeVar("T")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_PARTS = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?(?:ms|s|m|h|d)){2,8}\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _MISSING: Any = object()
 
@@ -53,17 +55,21 @@ def parse_duration(value: Any, path: str) -> float:
     """`90s`, `5m`, `1h`, `250ms`, `2d` or a bare number of seconds → seconds."""
     if isinstance(value, bool):
         raise ConfigError(
-            path, f"must be a duration like 90s, 5m or 1h, got {describe_value(value)}"
+            path, f"must be a duration like 90s, 5m, 1h or 4h30m, got {describe_value(value)}"
         )
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         match = _DURATION.match(value) if isinstance(value, str) else None
-        if not match:
+        parts = _DURATION_PARTS.findall(value) if isinstance(value, str) and not match else []
+        if not match and not (parts and _DURATION_WHOLE.match(value)):
             raise ConfigError(
-                path, f"must be a duration like 90s, 5m or 1h, got {describe_value(value)}"
+                path, f"must be a duration like 90s, 5m, 1h or 4h30m, got {describe_value(value)}"
             )
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+        if match:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+        else:  # 4h30m, 1m30s: the parts add up
+            seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in parts)
     if not math.isfinite(seconds) or seconds < 0:
         raise ConfigError(path, f"must be a non-negative duration, got {describe_value(value)}")
     return seconds

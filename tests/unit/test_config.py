@@ -365,7 +365,7 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
     for line in EXAMPLE_CONFIG.read_text().splitlines():
         body = line[2:]
         if line.startswith("# ") and body.startswith(
-            ("notifications", "silences", "http", "state", " ")
+            ("notifications", "silences", "http", "state", "stream", " ")
         ):
             line = body
         lines.append(line.replace("/etc/radar-monitor/", f"{tmp_path}/"))
@@ -383,3 +383,4 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
         "alertmanager",
     ]
     assert len(config.silences) == 1
+    assert config.stream is not None and config.stream.confirm_interval == 30

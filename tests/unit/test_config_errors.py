@@ -20,7 +20,7 @@ from monitor.cli import main
 from monitor.config import load_config, parse_config
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.supervisor import Supervisor
-from monitor.validate import ConfigError
+from monitor.validate import ConfigError, parse_duration
 from monitor.yamlload import MAX_NODES, parse_yaml
 
 RULES = """\
@@ -79,9 +79,9 @@ def test_mistakes_on_one_line_come_in_column_order() -> None:
     assert error_of(ONE_PREFIX + rule).splitlines()[1:] == [
         "  cfg.yaml: rules[0] (low).colour: unknown key (known keys: for, keep_firing_for,"
         " labels, name, severity, threshold, type)",
-        "  cfg.yaml: rules[0] (low).keep_firing_for: must be a duration like 90s, 5m or 1h,"
+        "  cfg.yaml: rules[0] (low).keep_firing_for: must be a duration like 90s, 5m, 1h or 4h30m,"
         " got 'later'",
-        "  cfg.yaml: rules[0] (low).for: must be a duration like 90s, 5m or 1h, got 'soon'",
+        "  cfg.yaml: rules[0] (low).for: must be a duration like 90s, 5m, 1h or 4h30m, got 'soon'",
     ]
 
 
@@ -350,3 +350,12 @@ def test_aliases_load_as_written_up_to_the_bound(doc: Any) -> None:
     else:
         with pytest.raises(ConfigError, match=f"more than {MAX_NODES} nodes"):
             parse_yaml(text, aliases=True)
+
+
+@given(st.integers(0, 48), st.integers(0, 59), st.integers(0, 59))
+def test_compound_durations_add_up(hours: int, minutes: int, seconds: int) -> None:
+    assert (
+        parse_duration(f"{hours}h{minutes}m{seconds}s", "x")
+        == hours * 3600 + minutes * 60 + seconds
+    )
+    assert parse_duration(f"{hours}h{minutes}m", "x") == hours * 3600 + minutes * 60
