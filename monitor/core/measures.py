@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.core.observation import PrefixView
+from monitor.core.observation import PrefixView, RouteView
 from monitor.core.target import Target
 
 
@@ -37,6 +38,28 @@ def seen_by(visibility: float, visible: int, total: int) -> str:
 def as_label(asn: int, name: str) -> str:
     """`AS13335 (CLOUDFLARENET)`, or `AS13335` when no name is known."""
     return f"AS{asn} ({name})" if name else f"AS{asn}"
+
+
+def collapsed(path: tuple[int, ...]) -> tuple[int, ...]:
+    """`(6447, 174, 174, 13335)` → `(6447, 174, 13335)`: a prepend repeats an AS, not a hop."""
+    return tuple(asn for asn, _ in itertools.groupby(path))
+
+
+def path_text(path: tuple[int, ...]) -> str:
+    """`6447 174 13335`: the form `as_path` patterns match and messages show."""
+    return " ".join(map(str, path))
+
+
+def path_samples(routes: list[RouteView], limit: int = 3) -> str:
+    """`6447 174 13335 (route-views2); 3356 13335 (rrc00)`: the first `limit` distinct paths
+    (prepends collapsed, each cut to 160 characters) with a collector that saw each."""
+    shown: dict[str, str] = {}
+    for route in routes:
+        text = clip(path_text(collapsed(route.as_path)), 160)
+        shown.setdefault(text, route.collector)
+        if len(shown) == limit:
+            break
+    return "; ".join(f"{text} ({where})" if where else text for text, where in shown.items())
 
 
 def duration(seconds: float) -> str:

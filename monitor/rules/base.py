@@ -49,7 +49,8 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, target: Target, message: str, **fields: Any) -> Finding:
-        """A finding of this rule about `target`, carrying the rule's and prefix's labels."""
+        """A finding of this rule about `target`, carrying the rule's and prefix's labels, and
+        the watched prefix as `parent` when `target` is a more-specific inside it."""
         return Finding(
             rule=self.name,
             type=self.type,
@@ -57,5 +58,6 @@ class Rule:
             prefix=target.prefix if self.per_prefix else None,
             message=message,
             labels={**target.labels, **self.labels} if self.per_prefix else dict(self.labels),
+            parent=target.parent if self.per_prefix else None,
             **fields,
         )

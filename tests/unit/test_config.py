@@ -99,7 +99,8 @@ def test_defaults() -> None:
         ),
         (
             BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"),
-            f"{PREFIX}.colour: unknown key (known keys: description, labels, origins, prefix, rules)",
+            f"{PREFIX}.colour: unknown key (known keys: description, ignore_more_specifics, labels, "
+            "max_length, origins, prefix, rules)",
         ),
         (
             BASE.replace("threshold: 0.8,", "treshold: 0.8,"),
