@@ -384,3 +384,9 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
         "alertmanager",
     ]
     assert len(config.silences) == 1
+    types = {r.name: r.type for r in config.rules}
+    assert (types["sub-prefix"], types["via-174-only"], types["new-upstream"]) == (
+        "more_specific",
+        "as_path",
+        "upstream",
+    )
