@@ -58,8 +58,7 @@ class Finding:
 
     @property
     def subject(self) -> str:
-        """The origin ASN, upstream ASN or collector the finding is about, or empty for the
-        prefix itself; a rule reports one kind of subject, so the bare number is unambiguous."""
+        """The origin ASN, upstream ASN or collector the finding is about; empty for the prefix."""
         if self.origin is not None:
             return str(self.origin)
         if self.upstream is not None:
@@ -90,8 +89,7 @@ class Finding:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Finding:
-        """The inverse of `to_json` (state written before `parent` and `upstream` existed
-        lacks them)."""
+        """The inverse of `to_json`; rows stored before `parent` and `upstream` get None."""
         return cls(
             rule=doc["rule"],
             type=doc["type"],

@@ -45,14 +45,16 @@ def hops(value: Any, path: str) -> int:
 
 @dataclass(frozen=True)
 class AsPathRule(Rule):
-    """Fires once per prefix when at least `min_peers` (1) of its routes have a wrong path.
+    """Fires once per prefix when at least `min_peers` of its routes have a wrong path.
 
-    A path (collector side first, origin last, prepends collapsed, written as ASNs separated by
-    single spaces) is wrong when it matches every condition given: `match` finds it, `not_match`
-    does not, and, when a length is given, it is longer than `max_length` or shorter than
-    `min_length` ASes. At least one option is required. Patterns are Python regular
-    expressions (searched, so anchor with `^` and `$`), compiled when the config loads.
-    Cost: linear in the routes (each distinct path matched once per evaluation).
+    A path is written collector side first, origin last, prepends collapsed, ASNs separated by
+    single spaces (`6447 174 13335`). It is wrong when it meets every condition given:
+    - `match`: a Python regular expression that finds it (searched: anchor with `^`, `$`);
+    - `not_match`: one that does not;
+    - `max_length` / `min_length`: it is longer than the one or shorter than the other, in ASes.
+    At least one of these is required; `min_peers` (1) counts routes. Patterns are compiled
+    when the config loads. Cost: linear in the routes, each distinct path judged once per
+    evaluation (about 1.6 µs with a pattern, 0.5 µs on length alone: bench/bench_path_rules.py).
     """
 
     type = "as_path"

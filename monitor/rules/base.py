@@ -49,8 +49,7 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, target: Target, message: str, **fields: Any) -> Finding:
-        """A finding of this rule about `target`, carrying the rule's and prefix's labels, and
-        the watched prefix as `parent` when `target` is a more-specific inside it."""
+        """A finding about `target` with its and the rule's labels, and its `parent` if any."""
         return Finding(
             rule=self.name,
             type=self.type,

@@ -22,13 +22,16 @@ ORIGINS = ("unexpected", "expected", "any")
 class MoreSpecificRule(Rule):
     """Fires per origin of a more-specific (a target with a `parent`) seen by `min_peers` peers.
 
-    Options: `origins` — `unexpected` (default: a sub-prefix hijack), `expected` (your own
-    de-aggregation, or an internal route leaking) or `any`; `min_peers` (2); and
-    `include_rpki_valid` (false): an unexpected origin the view reports RPKI valid was
-    authorised by the holder (a scrubbing provider, say) and is dropped unless this is true.
+    Options:
+    - `origins`: `unexpected` (default: a sub-prefix hijack), `expected` (your own
+      de-aggregation, or an internal route leaking) or `any`;
+    - `min_peers` (2): peers that must see the more-specific from that origin;
+    - `include_rpki_valid` (false): an unexpected origin the view reports RPKI valid was
+      authorised by the holder (a scrubbing provider, say) and is dropped unless true.
+
     An expected origin up to the parent's `max_length` is legitimate. A parent with
     `ignore_more_specifics` is never judged, nor one without `origins` unless `origins: any`.
-    Cost: linear in the view's origins.
+    Cost: linear in the view's origins (routes are not read).
     """
 
     type = "more_specific"

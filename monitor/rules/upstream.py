@@ -16,8 +16,7 @@ from monitor.validate import Section, parse_asn, positive_int
 
 
 def origin_and_upstream(path: tuple[int, ...]) -> tuple[int, int] | None:
-    """The origin (last AS) and its neighbour, prepends collapsed; None for a path of one AS
-    (the origin is the collector's peer) or none."""
+    """(origin, the AS before it), prepends collapsed; None when the origin is the only AS."""
     if not path:
         return None
     origin = path[-1]
@@ -29,13 +28,17 @@ def origin_and_upstream(path: tuple[int, ...]) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class UpstreamRule(Rule):
-    """Fires per (prefix, unexpected upstream) seen on at least `min_peers` (2) paths.
+    """Fires per (prefix, unexpected upstream) seen on at least `min_peers` paths: a leak.
 
-    `upstreams` lists the allowed neighbours of the origin (the AS just before it, prepends
-    collapsed); usually given per prefix (`rules: {new-upstream: {upstreams: [174]}}`). A
-    prefix without the list is not judged. Only paths from an expected origin are judged when
-    the prefix has `origins` (another origin is `unexpected_origin`'s finding, not a leak).
-    Cost: linear in the routes, scanning each path from the origin back to its neighbour.
+    Options:
+    - `upstreams`: the allowed neighbours of the origin (the AS just before it, prepends
+      collapsed), usually per prefix (`rules: {new-upstream: {upstreams: [174]}}`); a prefix
+      without the list is not judged;
+    - `min_peers` (2): paths through the same unexpected upstream.
+
+    Only paths from an expected origin are judged when the prefix has `origins` (another origin
+    is `unexpected_origin`'s finding, not a leak). Cost: linear in the routes, each path read
+    from the origin back to its neighbour only.
     """
 
     type = "upstream"
