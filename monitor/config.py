@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -219,9 +220,28 @@ def _prefix(s: Section, rules: Rules, seen: dict[str, str]) -> PrefixConfig:
         description=s.get("description", string, ""),
         labels=s.get("labels", labels, {}),
         rules=apply_overrides(s.sub("rules"), rules),
+        max_length=s.get("max_length", _max_length(prefix), None),
+        ignore_more_specifics=s.get("ignore_more_specifics", boolean, False),
     )
     s.close()
     return cfg
+
+
+def _max_length(prefix: str) -> Callable[[Any, str], int]:
+    """A converter for a prefix's `max_length`: from its own length to the family's longest."""
+    network = ipaddress.ip_network(prefix)
+    low, high = network.prefixlen, network.max_prefixlen
+
+    def convert(value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(
+                path,
+                f"must be a prefix length from {low} (the prefix's own) to {high}, "
+                f"got {describe_value(value)}",
+            )
+        return value
+
+    return convert
 
 
 def _notifications(s: Section, rules: Rules) -> NotificationsConfig:

@@ -52,11 +52,20 @@ class PrefixConfig:
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    #: Like a ROA's maxLength: more-specifics up to this length from an expected origin are fine.
+    max_length: int | None = None
+    ignore_more_specifics: bool = False
 
     @property
     def target(self) -> Target:
         """The prefix as the rules see it."""
-        return Target(prefix=self.prefix, origins=self.origins, labels=self.labels)
+        return Target(
+            prefix=self.prefix,
+            origins=self.origins,
+            labels=self.labels,
+            max_length=self.max_length,
+            ignore_more_specifics=self.ignore_more_specifics,
+        )
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,15 @@ def answer(
     )
 
 
+def routed(prefix: str, *paths: tuple[int, ...], collector: str = "rrc00") -> PrefixView:
+    """An answer for `prefix` with one route per path in `paths`, every AS in them named."""
+    routes = tuple(
+        RouteView(as_path=p, collector=collector, prefix=prefix, timestamp=NOW) for p in paths
+    )
+    names = {asn: AsInfo(asn, f"NAME-{asn}", "US") for p in paths for asn in p}
+    return replace(answer(prefix), routes=routes, asn_info=names)
+
+
 def _with_prefix(o: OriginView, prefix: str) -> OriginView:
     return OriginView(o.origin, prefix, o.rpki, o.visible_peers, o.total_peers, o.visibility)
 
@@ -110,6 +119,8 @@ def alert(
     collector: str | None = None,
     message: str = "",
     silenced: bool = False,
+    upstream: int | None = None,
+    parent: str | None = None,
 ) -> Alert:
     """An alert of `rule` about `prefix` (None: source-wide) that started at NOW."""
     finding = Finding(
@@ -120,6 +131,8 @@ def alert(
         message=message or f"{rule} about {prefix or 'the source'}",
         origin=origin,
         collector=collector,
+        upstream=upstream,
+        parent=parent,
     )
     fired = NOW if state is AlertState.FIRING else None
     return Alert(finding, state, NOW, NOW, fired_at=fired, silenced=silenced)
@@ -172,6 +185,7 @@ def make_event(
     origin: int | None = 666,
     as_name: str = "EVIL-NET",
     firing_for: timedelta = timedelta(0),
+    upstream: int | None = None,
 ) -> AlertEvent:
     """An event about `prefix`, `firing_for` after the alert fired at NOW."""
     finding = Finding(
@@ -183,6 +197,7 @@ def make_event(
         "seen by 12.0% of peers (120/1000); expected AS64500",
         origin=origin,
         labels={"team": "netops"},
+        upstream=upstream,
     )
     at = NOW + firing_for
     resolved = kind is EventKind.RESOLVED

@@ -53,12 +53,18 @@ class Finding:
     value: float | None = None
     threshold: float | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: The watched prefix when `prefix` is a more-specific seen inside it.
+    parent: str | None = None
+    #: The neighbour of the origin the finding is about (a route leak through it).
+    upstream: int | None = None
 
     @property
     def subject(self) -> str:
-        """The origin ASN or collector the finding is about, or empty for the prefix itself."""
+        """The origin ASN, upstream ASN or collector the finding is about; empty for the prefix."""
         if self.origin is not None:
             return str(self.origin)
+        if self.upstream is not None:
+            return str(self.upstream)
         return self.collector or ""
 
     @property
@@ -73,7 +79,9 @@ class Finding:
             "type": self.type,
             "severity": self.severity.value,
             "prefix": self.prefix,
+            "parent": self.parent,
             "origin": self.origin,
+            "upstream": self.upstream,
             "collector": self.collector,
             "value": self.value,
             "threshold": self.threshold,
@@ -83,7 +91,7 @@ class Finding:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Finding:
-        """The inverse of `to_json`."""
+        """The inverse of `to_json`; rows stored before `parent` and `upstream` get None."""
         return cls(
             rule=doc["rule"],
             type=doc["type"],
@@ -95,4 +103,6 @@ class Finding:
             value=doc["value"],
             threshold=doc["threshold"],
             labels=doc.get("labels", {}),
+            parent=doc.get("parent"),
+            upstream=doc.get("upstream"),
         )

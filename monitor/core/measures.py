@@ -8,7 +8,7 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.core.observation import PrefixView
+from monitor.core.observation import PrefixView, RouteView
 from monitor.core.target import Target
 
 
@@ -37,6 +37,34 @@ def seen_by(visibility: float, visible: int, total: int) -> str:
 def as_label(asn: int, name: str) -> str:
     """`AS13335 (CLOUDFLARENET)`, or `AS13335` when no name is known."""
     return f"AS{asn} ({name})" if name else f"AS{asn}"
+
+
+def collapsed(path: tuple[int, ...]) -> tuple[int, ...]:
+    """`(6447, 174, 174, 13335)` → `(6447, 174, 13335)`: a prepend repeats an AS, not a hop."""
+    # A plain loop: it runs for every route at every evaluation, 2-3x faster than groupby.
+    hops: list[int] = []
+    last = None
+    for asn in path:
+        if asn != last:
+            hops.append(asn)
+            last = asn
+    return tuple(hops)
+
+
+def path_text(path: tuple[int, ...]) -> str:
+    """`6447 174 13335`: the form `as_path` patterns match and messages show."""
+    return " ".join(map(str, path))
+
+
+def path_samples(routes: list[RouteView], limit: int = 3) -> str:
+    """`6447 174 13335 (rrc00); …`: the first `limit` distinct paths, collapsed and cut, sourced."""
+    shown: dict[str, str] = {}
+    for route in routes:
+        text = clip(path_text(collapsed(route.as_path)), 160)
+        shown.setdefault(text, route.collector)
+        if len(shown) == limit:
+            break
+    return "; ".join(f"{text} ({where})" if where else text for text, where in shown.items())
 
 
 def duration(seconds: float) -> str:

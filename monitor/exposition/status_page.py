@@ -92,7 +92,12 @@ def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
 def _alert_row(alert: Alert, now: datetime) -> str:
     f = alert.finding
     since = alert.fired_at or alert.started_at
-    subject = f"AS{f.origin}" if f.origin is not None else (f.subject or "-")
+    if f.origin is not None:
+        subject = f"AS{f.origin}"
+    elif f.upstream is not None:
+        subject = f"upstream AS{f.upstream}"
+    else:
+        subject = f.subject or "-"
     return (
         f'<tr class="{_e(f.severity.value)}"><td>{_e(f.severity.value)}</td>'
         f'<td>{_e(alert.state.value)}</td><td class="nowrap">{_e(f.rule)}</td>'

@@ -1,10 +1,13 @@
 """The rule types, one module each; `RULE_TYPES` maps the YAML `type` to its class."""
 
+from monitor.rules.as_path import AsPathRule
 from monitor.rules.base import Rule
+from monitor.rules.more_specific import MoreSpecificRule
 from monitor.rules.rpki_invalid import RpkiInvalidRule
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.stale_data import StaleDataRule
 from monitor.rules.unexpected_origin import UnexpectedOriginRule
+from monitor.rules.upstream import UpstreamRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 
 RULE_TYPES: dict[str, type[Rule]] = {
@@ -15,6 +18,9 @@ RULE_TYPES: dict[str, type[Rule]] = {
         VisibilityBelowRule,
         StaleCollectorRule,
         StaleDataRule,
+        MoreSpecificRule,
+        AsPathRule,
+        UpstreamRule,
     )
 }
 

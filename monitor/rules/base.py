@@ -49,7 +49,7 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, target: Target, message: str, **fields: Any) -> Finding:
-        """A finding of this rule about `target`, carrying the rule's and prefix's labels."""
+        """A finding about `target` with its and the rule's labels, and its `parent` if any."""
         return Finding(
             rule=self.name,
             type=self.type,
@@ -57,5 +57,6 @@ class Rule:
             prefix=target.prefix if self.per_prefix else None,
             message=message,
             labels={**target.labels, **self.labels} if self.per_prefix else dict(self.labels),
+            parent=target.parent if self.per_prefix else None,
             **fields,
         )

@@ -84,13 +84,16 @@ def _status(event: AlertEvent) -> str:
 
 
 def _subject(alert: Alert, with_name: bool) -> str:
-    """`AS666`, `AS666 EVIL-NET` or the collector name; empty for the prefix itself."""
+    """`AS666`, `AS666 EVIL-NET`, `upstream AS174` or the collector name; empty for the prefix
+    itself."""
     finding = alert.finding
     if finding.origin is not None:
         name = alert.evidence.origin(finding.origin) if alert.evidence else None
         if with_name and name is not None and name.as_name:
             return f"AS{finding.origin} {neutralise(name.as_name, 60)}"
         return f"AS{finding.origin}"
+    if finding.upstream is not None:
+        return f"upstream AS{finding.upstream}"
     return neutralise(finding.collector or "", 60)
 
 

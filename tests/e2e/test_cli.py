@@ -112,13 +112,17 @@ def test_hijack_exits_1_with_json_findings(tmp_path: Path, fake: FakeRadar) -> N
             "type",
             "severity",
             "prefix",
+            "parent",
             "origin",
+            "upstream",
             "collector",
             "value",
             "threshold",
             "message",
         }
         assert finding["collector"] is None
+        # A watched prefix is no more-specific, and no rule here judges upstreams.
+        assert finding["parent"] is None and finding["upstream"] is None
     prefixes = {p["prefix"]: p for p in doc["prefixes"]}
     assert prefixes[CLEAN]["status"] == "ok" and prefixes[CLEAN]["error"] is None
     origins = {o["asn"]: o for o in prefixes[VICTIM]["origins"]}
@@ -311,7 +315,8 @@ TERMINAL_ATTACK = "EVIL\x1b]0;pwned\x07\x1b[2J\rOK\u202e\x9b31m"
 def test_hostile_as_names_cannot_drive_the_terminal(
     tmp_path: Path, fake: FakeRadar, command: str
 ) -> None:
-    answer = make_answer(VICTIM, [OriginSpec(64501, ratio=0.6), OriginSpec(666, ratio=0.3)])
+    hijacker = OriginSpec(666, rpki="invalid", ratio=0.3)  # valid would be authorised: no finding
+    answer = make_answer(VICTIM, [OriginSpec(64501, ratio=0.6), hijacker])
     for info in answer["result"]["meta"]["asn_info"]:
         info["as_name"] = TERMINAL_ATTACK
     fake.set_prefix(VICTIM, body=encode(answer))
@@ -321,5 +326,4 @@ def test_hostile_as_names_cannot_drive_the_terminal(
         result = run("once", "--config", str(cli_config(tmp_path, fake, [VICTIM])))
     output = result.stdout + result.stderr
     assert not any(c in output for c in "\x1b\x07\r\u202e\x9b"), repr(output)
-    if command == "query":
-        assert "EVIL\\u001b]0;pwned" in result.stdout  # shown, as inert text
+    assert "EVIL\\u001b]0;pwned" in result.stdout  # shown, as inert text

@@ -162,3 +162,21 @@ async def test_retry_sends_all_pending_and_newest_state_wins(
     [doc] = s.posts()[-1]  # both items in one post, one alert
     assert abs(parse_time(doc["endsAt"]) - resolved) < timedelta(milliseconds=1)
     assert s.pending("am") == 0
+
+
+def test_each_unexpected_upstream_of_a_prefix_is_its_own_alertmanager_alert() -> None:
+    leaks = [
+        make_event(rule="new-upstream", origin=None, upstream=upstream) for upstream in (9999, 8888)
+    ]
+    docs = am_alerts(leaks, 60.0, now=NOW)
+    assert [d["labels"] for d in docs] == [
+        {
+            "alertname": "new-upstream",
+            "severity": "critical",
+            "prefix": "192.0.2.0/24",
+            "upstream": str(upstream),
+            "team": "netops",
+        }
+        for upstream in (9999, 8888)
+    ]
+    assert docs[0]["annotations"]["summary"] == "new-upstream 192.0.2.0/24 (upstream AS9999)"

@@ -99,7 +99,8 @@ def test_defaults() -> None:
         ),
         (
             BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"),
-            f"{PREFIX}.colour: unknown key (known keys: description, labels, origins, prefix, rules)",
+            f"{PREFIX}.colour: unknown key (known keys: description, ignore_more_specifics, labels, "
+            "max_length, origins, prefix, rules)",
         ),
         (
             BASE.replace("threshold: 0.8,", "treshold: 0.8,"),
@@ -384,3 +385,9 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
     ]
     assert len(config.silences) == 1
     assert config.stream is not None and config.stream.confirm_interval == 30
+    types = {r.name: r.type for r in config.rules}
+    assert (types["sub-prefix"], types["via-174-only"], types["new-upstream"]) == (
+        "more_specific",
+        "as_path",
+        "upstream",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -20,6 +21,16 @@ from tests.builders import NOW
 PREFIX = "192.0.2.0/24"
 SCOPE = Scope(prefix=PREFIX, rules=frozenset({"hijack"}))
 HIJACK = Finding("hijack", "unexpected_origin", Severity.CRITICAL, PREFIX, "AS666", origin=666)
+#: A leak seen on a more-specific of a watched /23: it has a parent and an upstream.
+LEAK = Finding(
+    "leak",
+    "upstream",
+    Severity.CRITICAL,
+    PREFIX,
+    "via AS9999",
+    parent="192.0.2.0/23",
+    upstream=9999,
+)
 
 
 def test_alerts_and_outbox_survive_a_restart(tmp_path: Path) -> None:
@@ -246,3 +257,25 @@ def test_corruption_met_while_running_is_moved_aside_and_rewritten(tmp_path: Pat
     assert len(list(tmp_path.glob("state.db.corrupt-*[0-9]Z"))) == 1
     assert store.flush(book, outbox)  # a new database, with everything memory holds
     assert saved(path) == ([HIJACK.key], list(outbox.items))
+
+
+def test_parent_and_upstream_survive_a_restart_and_older_rows_still_load(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    book = AlertBook()
+    book.observe(Scope(PREFIX, frozenset({"hijack", "leak"})), [HIJACK, LEAK], None, NOW, Policy())
+    assert store.flush(book, Outbox())
+    store.close()
+    alerts, _ = Store(tmp_path / "state.db").load()
+    leak = next(a.finding for a in alerts if a.finding.rule == "leak")
+    assert (leak.parent, leak.upstream, leak.key.subject) == ("192.0.2.0/23", 9999, "9999")
+    # A row written before the two fields existed, as an upgraded daemon finds it.
+    db = sqlite3.connect(tmp_path / "state.db")
+    for key, doc in db.execute("SELECT key, doc FROM alerts").fetchall():
+        old = json.loads(doc)
+        del old["finding"]["parent"], old["finding"]["upstream"]
+        db.execute("UPDATE alerts SET doc = ? WHERE key = ?", (json.dumps(old), key))
+    db.commit()
+    db.close()
+    alerts, _ = Store(tmp_path / "state.db").load()
+    hijack = next(a.finding for a in alerts if a.finding.rule == "hijack")
+    assert (hijack.parent, hijack.upstream, hijack.key) == (None, None, HIJACK.key)

@@ -202,3 +202,9 @@ def test_neutralise_never_leaves_markup_or_controls(text: str) -> None:
     assert not set(out) & set("<>[]\n\r\t")
     assert all(ch == "\u200d" or unicodedata.category(ch)[0] != "C" for ch in out)
     assert all(out[i + 1 : i + 2] == "\u200d" for i, ch in enumerate(out) if ch == "@")
+
+
+def test_an_upstream_alert_names_the_upstream() -> None:
+    title, body = render([make_event(rule="new-upstream", origin=None, upstream=9999)])
+    assert title == "[CRITICAL] FIRING: new-upstream 192.0.2.0/24 (upstream AS9999)"
+    assert body.startswith("FIRING: new-upstream 192.0.2.0/24 (upstream AS9999)")

@@ -201,6 +201,8 @@ async def test_alerts_api(http: Http, state: MonitorState) -> None:
     )
     assert first["started_at"] == "2026-11-28T12:00:00Z"
     assert doc["alerts"][3]["state"] == "pending"
+    # Fields that do not apply are null: a watched prefix has no parent, a hijack no upstream.
+    assert (first["finding"]["parent"], first["finding"]["upstream"]) == (None, None)
 
 
 async def test_alerts_api_without_alerts(http: Http) -> None:
@@ -264,3 +266,27 @@ async def test_a_failing_channel_shows_on_the_page_and_fails_readyz(
     )
     state.outbox.delivered([item.id])
     assert (await get(http, "/readyz"))[:2] == (200, "ready\n")
+
+
+async def test_a_leak_through_a_more_specific_is_keyed_by_upstream_and_shown(
+    http: Http, state: MonitorState
+) -> None:
+    more_specific = "192.0.2.0/25"
+    for upstream in (9999, 8888):
+        leak = alert("leak", more_specific, upstream=upstream, parent="192.0.2.0/24")
+        state.book.alerts[leak.key] = leak
+    session, url = http
+    async with session.get(f"{url}/api/v1/alerts") as resp:
+        doc = await resp.json()
+    assert [a["key"] for a in doc["alerts"]] == [
+        ["leak", more_specific, "8888"],
+        ["leak", more_specific, "9999"],
+    ]
+    finding = doc["alerts"][0]["finding"]
+    assert (finding["upstream"], finding["parent"], finding["origin"]) == (
+        8888,
+        "192.0.2.0/24",
+        None,
+    )
+    _, page, _ = await get(http, "/")
+    assert "upstream AS9999" in page and "upstream AS8888" in page

@@ -22,7 +22,7 @@ from monitor.sinks.channels.base import Channel, Delivery, Outcome, UnusableChan
 from monitor.sinks.templates import neutralise, origin_line
 
 #: Labels the monitor sets itself; a prefix label of the same name is left out.
-RESERVED_LABELS = frozenset({"alertname", "severity", "prefix", "origin", "collector"})
+RESERVED_LABELS = frozenset({"alertname", "severity", "prefix", "origin", "upstream", "collector"})
 #: Bytes of an error answer read and characters of it quoted in the exception.
 ERROR_BODY_LIMIT = 300
 #: How often a firing alert is posted to an Alertmanager channel again at the latest.
@@ -134,6 +134,8 @@ def am_labels(finding: Finding) -> dict[str, str]:
         labels["prefix"] = finding.prefix
     if finding.origin is not None:
         labels["origin"] = str(finding.origin)
+    if finding.upstream is not None:  # two leaks of one prefix are two alerts
+        labels["upstream"] = str(finding.upstream)
     if finding.collector:
         labels["collector"] = neutralise(finding.collector)
     return labels
@@ -187,6 +189,8 @@ def _summary(alert: Alert) -> str:
         seen = alert.evidence.origin(finding.origin) if alert.evidence else None
         name = f" {seen.as_name}" if seen is not None and seen.as_name else ""
         parts.append(f"(AS{finding.origin}{name})")
+    elif finding.upstream is not None:
+        parts.append(f"(upstream AS{finding.upstream})")
     elif finding.collector:
         parts.append(f"({finding.collector})")
     return neutralise(" ".join(p for p in parts if p), 200)
