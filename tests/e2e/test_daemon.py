@@ -262,7 +262,7 @@ def test_a_failing_channel_shows_in_metrics_status_page_and_readyz(
     daemons: list[DaemonProcess],
 ) -> None:
     loop.run(smtp.start())
-    receiver.statuses["pager"] = [500] * 3  # the pager's webhook is down for three attempts
+    receiver.statuses["pager"] = [500]  # the pager's webhook refuses the first attempt
     port = free_port()
     daemon = launch(daemons, tmp_path, daemon_config(tmp_path, fake, port, receiver, smtp))
     assert http_get(port, "/readyz")[0] == 200

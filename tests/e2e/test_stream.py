@@ -25,12 +25,15 @@ def ris() -> Iterator[FakeRisLive]:
         yield server
 
 
+SUB_PREFIX = "{name: sub-prefix, type: more_specific, severity: critical}"
+
+
 def stream_config(tmp: Path, fake: FakeRadar, ris: FakeRisLive, receiver: Receiver) -> Path:
     """Polling every 10 minutes: anything seen within the test came from the stream."""
     text = daemon_yaml(
         fake.base_url,
         [f"{{prefix: {VICTIM}, origins: [64501]}}"],
-        [UNEXPECTED_ORIGIN],
+        [UNEXPECTED_ORIGIN, SUB_PREFIX],
         source={"interval": "10m", "retries": 0},
         notifications=[
             "group_wait: 0.2s",
@@ -81,6 +84,35 @@ def test_a_hijack_between_two_polls_is_caught_from_the_stream_in_seconds(
         ris.withdraw(VICTIM, peer=peer)
     wait_for(lambda: alerts(port) == [], what="the resolution")
     wait_for(lambda: "RESOLVED" in receiver.at("hook")[-1].doc["title"], what="RESOLVED")
+    assert daemon.stop() == 0
+
+
+def test_a_sub_prefix_hijack_invisible_to_an_exact_prefix_poll_pages_from_the_stream(
+    tmp_path: Path,
+    fake: FakeRadar,
+    ris: FakeRisLive,
+    receiver: Receiver,
+    daemons: list[DaemonProcess],
+) -> None:
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)  # the /24 itself looks healthy
+    config = stream_config(tmp_path, fake, ris, receiver)
+    port = port_of(config)
+    daemon = launch(daemons, tmp_path, config)
+    wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
+    sub = VICTIM.replace("/24", "/25")
+    for peer in PEERS:
+        ris.announce(sub, [3356, 666], peer=peer)
+    wait_for(lambda: receiver.at("hook"), what="the sub-prefix hijack alert")
+    # The /25 inherits the parent's rules: the sub-prefix rule and who may originate it.
+    found = {a["finding"]["rule"]: a["finding"] for a in alerts(port)}
+    assert set(found) == {"sub-prefix", "unexpected-origin"}
+    assert (found["sub-prefix"]["prefix"], found["sub-prefix"]["parent"]) == (sub, VICTIM)
+    assert found["sub-prefix"]["origin"] == 666
+    assert sub in receiver.at("hook")[0].doc["title"]
+    wait_for(lambda: metric(port, "radar_monitor_stream_more_specifics") == 1, what="tracked")
+    for peer in PEERS:
+        ris.withdraw(sub, peer=peer)
+    wait_for(lambda: alerts(port) == [], what="the resolution")
     assert daemon.stop() == 0
 
 
