@@ -80,7 +80,13 @@ class App:
     def _streaming(self, config: Config) -> Streaming | None:
         if config.stream is None:
             return None
-        return Streaming(config.stream, self.state, self._emit, self.poller.confirm)
+        return Streaming(
+            config.stream,
+            self.state,
+            self._emit,
+            self.poller.confirm,
+            on_detected=self.metrics.stream_detection,
+        )
 
     def _notifier(self, config: Config) -> Notifier:
         notifier = Notifier(

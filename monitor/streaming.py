@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from monitor.confirm import ConfirmScheduler
-from monitor.core.lifecycle import AlertEvent
+from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.core.rib import StreamRib
 from monitor.core.stream import StreamStatus, StreamUpdate
 from monitor.pipeline import EventSink, policy
@@ -35,14 +35,18 @@ class Streaming:
         state: MonitorState,
         sink: EventSink,
         fetch: Callable[[str], bool],
+        on_detected: Callable[[float], None] | None = None,
     ) -> None:
         self.state = state
         self._sink = sink
+        self._on_detected = on_detected
+        #: The newest frame time of the update being judged (for the detection latency).
+        self._frame_time: datetime | None = None
         prefixes = [p.prefix for p in state.config.prefixes]
         self.rib = StreamRib(prefixes)
         self.health = StreamHealth(datetime.now(UTC))
         self.confirms = ConfirmScheduler(fetch, config.confirm_interval, state.config.source)
-        self.judge = StreamJudge(state, self.rib, sink, self._confirm)
+        self.judge = StreamJudge(state, self.rib, self._judged, self._confirm)
         #: Messages by kind and malformed frames, for the metrics.
         self.updates = 0
         self.malformed = 0
@@ -102,7 +106,19 @@ class Streaming:
 
     def _update(self, update: StreamUpdate, received: float) -> None:
         self.updates += 1
+        times = [r.seen_at for r in update.routes] + [w.seen_at for w in update.withdrawals]
+        self._frame_time = max(times, default=None)
         self.judge.observe(update)
+        self._frame_time = None
+
+    def _judged(self, events: list[AlertEvent]) -> None:
+        """The judge's events go on; each alert the stream fired is timed from its frame."""
+        if self._on_detected is not None and self._frame_time is not None:
+            now = datetime.now(UTC)
+            for event in events:
+                if event.kind is EventKind.FIRING:
+                    self._on_detected(max(0.0, (now - self._frame_time).total_seconds()))
+        self._sink(events)
 
     def _confirm(self, prefix: str) -> None:
         # Radar is asked about watched prefixes; a more-specific is judged by the stream.

@@ -252,6 +252,8 @@ class StateCollector(Collector):
 
 
 NOTIFICATION_OUTCOMES = tuple(o.value for o in Outcome)
+#: Detection in seconds: BGPalerter writes its alert 0.15-0.5 s after the frame.
+DETECTION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -300,9 +302,19 @@ class Metrics:
         self._state = StateCollector(get_state)
         self.registry.register(self._state)
         self.registry.register(StreamCollector(lambda: self._state.pinned or get_state()))
+        self._detection = Histogram(
+            "radar_monitor_stream_detection_seconds",
+            "From a stream frame's timestamp to the alert it fired (clocks of RIS and ours).",
+            buckets=DETECTION_BUCKETS,
+            registry=self.registry,
+        )
         self._render_lock = threading.Lock()
         # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
         ProcessCollector(registry=self.registry)
+
+    def stream_detection(self, seconds: float) -> None:
+        """Record how long after its frame the stream fired an alert."""
+        self._detection.observe(seconds)
 
     def observe_request(self, outcome: ErrorKind | None, seconds: float) -> None:
         """Count one source request (None: it succeeded) and its duration."""

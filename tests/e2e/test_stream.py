@@ -78,6 +78,9 @@ def test_a_hijack_between_two_polls_is_caught_from_the_stream_in_seconds(
     wait_for(lambda: metric(port, "radar_monitor_stream_updates_total") == 3, what="the metric")
     assert metric(port, "radar_monitor_stream_connected") == 1
     assert (metric(port, 'radar_monitor_stream_confirmations_total{outcome="done"}') or 0) >= 1
+    # One alert fired from the stream, timed from its frame (well inside a minute).
+    assert metric(port, "radar_monitor_stream_detection_seconds_count") == 1
+    assert metric(port, 'radar_monitor_stream_detection_seconds_bucket{le="30.0"}') == 1
 
     # The hijacker withdraws: the stream and Radar agree it is gone, so it resolves.
     for peer in PEERS:
