@@ -67,6 +67,7 @@ class Streaming:
     async def close(self) -> None:
         """Stop the stream and the confirmations still waiting."""
         self.confirms.close()
+        self.judge.close()
         await self.source.close()
 
     def reload(self, config: Config) -> None:
@@ -106,10 +107,13 @@ class Streaming:
 
     def _update(self, update: StreamUpdate, received: float) -> None:
         self.updates += 1
-        times = [r.seen_at for r in update.routes] + [w.seen_at for w in update.withdrawals]
-        self._frame_time = max(times, default=None)
+        if not self.judge.pending:
+            self._frame_time = None  # the last batch was judged: a new one starts
+        for seen in (*(r.seen_at for r in update.routes), *(w.seen_at for w in update.withdrawals)):
+            # The oldest frame of the batch being gathered: detection is timed from it.
+            if self._frame_time is None or seen < self._frame_time:
+                self._frame_time = seen
         self.judge.observe(update)
-        self._frame_time = None
 
     def _judged(self, events: list[AlertEvent]) -> None:
         """The judge's events go on; each alert the stream fired is timed from its frame."""

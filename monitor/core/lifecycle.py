@@ -151,14 +151,41 @@ class AlertBook:
     def __init__(self, alerts: Iterable[Alert] = ()) -> None:
         self.alerts: dict[AlertKey, Alert] = {a.key: a for a in alerts}
         self.dirty: set[AlertKey] = set()
+        # Keys by prefix ("" for source-wide ones), so that one observation looks at its own
+        # prefix's alerts, not at all of them: a stream judges thousands of prefixes a second.
+        # Rebuilt when `alerts` was changed from outside (a reload dropping keys).
+        self._by_prefix: dict[str, dict[AlertKey, None]] = {}  # ordered sets
+        self._indexed = -1
 
     def _put(self, alert: Alert) -> None:
+        self._index()
+        if alert.key not in self.alerts:
+            self._by_prefix.setdefault(alert.key.prefix, {})[alert.key] = None
+            self._indexed += 1
         self.alerts[alert.key] = alert
         self.dirty.add(alert.key)
 
     def _drop(self, key: AlertKey) -> None:
-        self.alerts.pop(key, None)
+        self._index()
+        if self.alerts.pop(key, None) is not None:
+            self._by_prefix.get(key.prefix, {}).pop(key, None)
+            self._indexed -= 1
         self.dirty.add(key)
+
+    def _index(self) -> None:
+        if self._indexed != len(self.alerts):
+            self._by_prefix = {}
+            for key in self.alerts:
+                self._by_prefix.setdefault(key.prefix, {})[key] = None
+            self._indexed = len(self.alerts)
+
+    def _candidates(self, scope: Scope) -> list[AlertKey]:
+        """The keys `scope` may cover: its prefix's, and the source-wide ones if it has any."""
+        self._index()
+        keys = list(self._by_prefix.get(scope.prefix, {}))
+        if scope.subjects and scope.prefix:
+            keys += self._by_prefix.get("", {})
+        return keys
 
     def observe(
         self,
@@ -179,7 +206,7 @@ class AlertBook:
             present.add(finding.key)
             about = evidence.about(finding.origin) if evidence and finding.prefix else None
             events += self._seen(finding, about, now, policy)
-        for key in [k for k in self.alerts if k not in present and scope.covers(k)]:
+        for key in [k for k in self._candidates(scope) if k not in present and scope.covers(k)]:
             alert = self.alerts[key]
             about = evidence.about(alert.finding.origin) if evidence and key.prefix else None
             events += self._absent(alert, about, now, policy)

@@ -42,6 +42,7 @@ class StreamRib:
         self.max_peers = max_peers
         self.max_routes = max_routes
         self._count = 0
+        self._more_specifics: set[str] = set()
         self._routes: dict[str, dict[Peer, PeerRoute]] = {}
         self._parents: dict[str, str] = {}
         self._last_seen: dict[str, datetime] = {}
@@ -64,8 +65,12 @@ class StreamRib:
             parent = self.parent_of(prefix)
             if parent is None:
                 self._drop(prefix)
+                continue
+            self._parents[prefix] = parent
+            if prefix in self._watched:
+                self._more_specifics.discard(prefix)
             else:
-                self._parents[prefix] = parent
+                self._more_specifics.add(prefix)
 
     def parent_of(self, prefix: str) -> str | None:
         """The watched prefix `prefix` is (or lies inside), the most specific one; None: none."""
@@ -85,6 +90,12 @@ class StreamRib:
         for route in update.routes:
             if self._keep(route.prefix, route.peer):
                 kept = self._routes.setdefault(route.prefix, {})
+                same = kept.get(route.peer)
+                if same is not None and same.as_path == route.as_path:
+                    kept[route.peer] = route  # a repeat: fresher, but nothing to judge
+                    self._last_seen[route.prefix] = route.seen_at
+                    self.possibly_stale.discard(route.prefix)
+                    continue
                 self._count += route.peer not in kept
                 kept[route.peer] = route
                 self._last_seen[route.prefix] = route.seen_at
@@ -104,14 +115,16 @@ class StreamRib:
             parent = self.parent_of(prefix)
             if parent is None:
                 return False  # outside everything watched: a subscription not ours
-            more_specifics = len(self._parents) - len(self._watched.keys() & self._parents.keys())
-            if prefix not in self._watched and more_specifics >= self.max_prefixes:
+            more_specific = prefix not in self._watched
+            if more_specific and len(self._more_specifics) >= self.max_prefixes:
                 self.refused += 1
                 return False
             if self._count >= self.max_routes:
                 self.refused += 1
                 return False
             self._parents[prefix] = parent
+            if more_specific:
+                self._more_specifics.add(prefix)
             return True
         if peer not in routes and (len(routes) >= self.max_peers or self._count >= self.max_routes):
             self.refused += 1
@@ -148,6 +161,7 @@ class StreamRib:
     def _drop(self, prefix: str) -> None:
         self._count -= len(self._routes.pop(prefix, {}))
         self._parents.pop(prefix, None)
+        self._more_specifics.discard(prefix)
         self._last_seen.pop(prefix, None)
         self.possibly_stale.discard(prefix)
 

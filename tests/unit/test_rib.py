@@ -116,3 +116,12 @@ def test_the_rib_is_the_last_word_of_every_peer(
         for r in rib.routes(p)
     }
     assert seen == expected
+
+
+def test_a_repeated_announcement_refreshes_but_changes_nothing() -> None:
+    rib = StreamRib(["10.0.0.0/8"])
+    assert rib.apply(announce("10.1.0.0/16", PEERS[0], 174, 666)) == {"10.1.0.0/16"}
+    later = T0 + timedelta(minutes=59)
+    assert rib.apply(announce("10.1.0.0/16", PEERS[0], 174, 666, at=later)) == set()
+    # Seen again: not forgotten an hour after the first announcement.
+    assert rib.forget(T0 + timedelta(minutes=61), 3600) == []
