@@ -1,4 +1,5 @@
-"""The human status page: daemon problems and alerts (what to act on) first, then every prefix.
+"""The human status page: the stream, daemon problems and alerts (what to act on) first, then
+every prefix.
 
 Everything shown may come from a source, the config or an error message: all of it is escaped.
 """
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from monitor import __version__
 from monitor.core.lifecycle import Alert, AlertState
 from monitor.core.measures import duration, expected_visibility, percent, prefix_links, utc_text
-from monitor.state import MonitorState, PrefixStatus
+from monitor.state import MonitorState, PrefixStatus, StreamStats
 
 
 def _e(value: object) -> str:
@@ -48,6 +49,31 @@ def _summary(active: Sequence[Alert]) -> str:
     parts = ", ".join(f"{counts[s]} {s}" for s in ("critical", "warning", "info") if counts[s])
     worst = "critical" if counts["critical"] else "warning"
     return f'<p class="summary {worst}">{len(firing)} firing: {_e(parts)}</p>'
+
+
+def _stream_line(stats: StreamStats, now: datetime) -> str:
+    """The RIS Live stream in one line: whether detection in seconds is working, and its load."""
+    if stats.connected:
+        link = '<span class="good">connected</span>'
+    else:
+        link = f'<span class="bad">down</span> ({_e(stats.down_reason or "disconnected")})'
+    if stats.last_canary is None:
+        beacon = "no beacon seen yet"
+    else:
+        beacon = f"last beacon {_e(_ago(stats.last_canary, now))}"
+    dropped = f"{stats.confirms_dropped} dropped"
+    if stats.confirms_dropped:  # the budget share is spent: Radar confirms at the next poll
+        dropped = f'<span class="bad">{dropped}</span>'
+    parts = [
+        link,
+        f"{stats.updates} updates applied",
+        beacon,
+        f"confirming fetches {stats.confirms_done} done, {dropped}",
+        f"{stats.more_specifics} more-specifics tracked",
+    ]
+    if stats.routes_refused:  # the RIB is full: what RIS peers see is no longer all kept
+        parts.append(f'<span class="bad">{stats.routes_refused} routes refused</span>')
+    return f'<p class="stream">RIS Live stream: {"; ".join(parts)}.</p>'
 
 
 def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
@@ -170,6 +196,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
     summary = _summary(active)
     last_cycle = _ago(state.last_cycle_completed, now)
     instance = _e(state.config.http.instance)
+    stream = "" if state.stream is None else _stream_line(state.stream, now)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="30">
@@ -178,7 +205,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
 <body><h1>radar-monitor <span class="instance">on {instance}</span></h1>
 <p>Version {_e(__version__)}; last cycle {_e(last_cycle)}; polling every
 {_e(f"{state.effective_interval:g}")}s; {_e(len(state.outbox))} notifications queued.</p>
-{summary}{notices}
+{stream}{summary}{notices}
 <h2>Alerts</h2>{alerts}
 <h2>Prefixes</h2>{prefixes}
 </body></html>

@@ -1,7 +1,8 @@
-"""contrib/ against the real daemon: it polls the fake Radar in a state where every rule's
-condition holds, Debian's `prometheus` scrapes it and loads the rules, and each rule expression
-and every dashboard query must return samples through the HTTP API (promtool checks the files in
-test_contrib_promtool.py; tests/unit/test_contrib.py reads them).
+"""contrib/ against the real daemon: it polls the fake Radar and streams from the fake RIS Live
+in a state where every rule's condition holds, Debian's `prometheus` scrapes it and loads the
+rules, and each rule expression and every dashboard query must return samples through the HTTP
+API (promtool checks the files in test_contrib_promtool.py; tests/unit/test_contrib.py reads
+them).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from monitor.sources.rislive import BEACONS
 from testkit.answers import OriginSpec
 from testkit.config import (
     FAST_POLLING,
@@ -29,6 +32,7 @@ from testkit.config import (
 )
 from testkit.daemon import DaemonProcess, http_get, metric
 from testkit.fakeradar import FakeRadar
+from testkit.fakerislive import FakeRisLive
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
 from tests.contrib_files import dashboard, panel_targets, rules
@@ -36,7 +40,7 @@ from tests.e2e.servers import Prometheus
 from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, VICTIM
 from tests.tools import require_tool
 
-METRIC_NAME = re.compile(r"\bradar_monitor_[a-z_]+")
+METRIC_NAME = re.compile(r"\b(?:radar_monitor|process)_[a-z_]+")
 #: Sample names a family of each type produces in the text format.
 SAMPLE_SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -57,6 +61,8 @@ LOW = "203.0.113.0/24"
 FAILING = "2001:db8::/32"
 PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
 STALE_COLLECTOR = "rrc00"
+#: Announced on the stream over and over, each by its own origin (no stream finding).
+STREAMED = (CLEAN, FAILING)
 
 
 def grafana_to_promql(expr: str) -> str:
@@ -71,9 +77,10 @@ def grafana_to_promql(expr: str) -> str:
 
 
 def daemon_config(
-    tmp: Path, fake: FakeRadar, port: int, dead_port: int, threshold: str = "0.8"
+    tmp: Path, fake: FakeRadar, ris: FakeRisLive, port: int, dead_port: int, threshold: str = "0.8"
 ) -> str:
-    """The daemon's config: every rule type, one channel that cannot deliver, no database."""
+    """The daemon's config: every rule type, one channel that cannot deliver, no database, and
+    the stream, whose confirming fetches may take 6 requests per 10 s (a tenth of the budget)."""
     prefixes = [f"{{prefix: {p}, origins: [{asn}]}}" for p, asn in PREFIXES.items()]
     low = (
         f"{{name: low-visibility, type: visibility_below, threshold: {threshold},"
@@ -82,11 +89,11 @@ def daemon_config(
     # Nothing listens on the channel's port: every delivery fails and the outbox fills.
     # The state database lies under a regular file: it cannot be created (memory only).
     (tmp / "not-a-directory").write_text("")
-    return daemon_yaml(
+    text = daemon_yaml(
         fake.base_url,
         prefixes,
         [RPKI_INVALID, UNEXPECTED_ORIGIN, low, STALE_COLLECTORS, STALE_RADAR],
-        source={**FAST_POLLING, "max_failures": 2},
+        source={**FAST_POLLING, "max_failures": 2, "budget": 60, "budget_window": "10s"},
         notifications=[
             "group_wait: 0.2s",
             "max_backoff: 1s",
@@ -96,14 +103,27 @@ def daemon_config(
         port=port,
         state=tmp / "not-a-directory" / "state.db",
     )
+    return text + f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
+
+
+def feed_stream(ris: FakeRisLive, stop: threading.Event) -> None:
+    """Twice a second until `stop`: each STREAMED prefix announced (more confirming fetches than
+    the budget share allows) and three malformed frames."""
+    while not stop.wait(0.5):
+        for prefix in STREAMED:
+            ris.announce(prefix, [64496, PREFIXES[prefix]])
+        ris.send_malformed(3)
 
 
 class Stack:
-    """The fake Radar and the daemon polling it, with their temp dir."""
+    """The fake Radar and RIS Live and the daemon polling and streaming, with their temp dir."""
 
-    def __init__(self, tmp: Path, fake: FakeRadar, daemon: DaemonProcess, port: int) -> None:
+    def __init__(
+        self, tmp: Path, fake: FakeRadar, ris: FakeRisLive, daemon: DaemonProcess, port: int
+    ) -> None:
         self.tmp = tmp
         self.fake = fake
+        self.ris = ris
         self.daemon = daemon
         self.port = port
 
@@ -117,7 +137,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The daemon watching four prefixes in a state where every rule's condition holds."""
     tmp = tmp_path_factory.mktemp("contrib")
-    with FakeRadar() as fake:
+    with FakeRadar() as fake, FakeRisLive() as ris:
         # rrc00 is two hours behind in every answer, so its freshest view is stale too.
         stale: dict[str, Any] = {
             "collector_age": {STALE_COLLECTOR: timedelta(hours=2)},
@@ -129,12 +149,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         fake.set_prefix(LOW, [OriginSpec(64502, ratio=0.3)], data_time=old, **stale)
         fake.set_fault("500", prefix=FAILING)
         port, dead_port = free_port(), free_port()
-        config = write_config(tmp, daemon_config(tmp, fake, port, dead_port))
+        config = write_config(tmp, daemon_config(tmp, fake, ris, port, dead_port))
         daemon = DaemonProcess(tmp, config).start()
+        stop = threading.Event()
+        feeder = threading.Thread(target=feed_stream, args=(ris, stop), daemon=True)
+        feeder.start()
         try:
             daemon.wait_ready()
+            subscribed = {*STREAMED, BEACONS[0]}
+            wait_for(lambda: subscribed <= set(ris.subscriptions()), what="the subscriptions")
+            # The last beacon moved six hours ago: the canary is stale.
+            ris.beacon(timestamp=time.time() - 6 * 3600)
+            wait_for(
+                lambda: metric(port, "radar_monitor_stream_last_canary_timestamp_seconds"),
+                what="the stale beacon",
+            )
             # A rejected reload: the daemon keeps the old configuration and says so.
-            config.write_text(daemon_config(tmp, fake, port, dead_port, threshold="1.5"))
+            config.write_text(daemon_config(tmp, fake, ris, port, dead_port, threshold="1.5"))
             daemon.signal(signal.SIGHUP)
             wait_for(
                 lambda: metric(port, "radar_monitor_config_last_reload_successful") == 0,
@@ -144,8 +175,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 lambda: metric(port, "radar_monitor_notifications_total{") is not None,
                 what="a failed notification",
             )
-            yield Stack(tmp, fake, daemon, port)
+            yield Stack(tmp, fake, ris, daemon, port)
         finally:
+            stop.set()
+            feeder.join(timeout=5)
             daemon.close()
 
 
@@ -167,6 +200,7 @@ def test_rules_and_panels_use_only_metrics_the_daemon_exports(stack: Stack) -> N
     assert status == 200
     exported = exported_names(body)
     assert "radar_monitor_api_request_duration_seconds_bucket" in exported
+    assert "radar_monitor_stream_updates_total" in exported
     used: dict[str, set[str]] = {}
     for rule in rules():
         for name in METRIC_NAME.findall(rule["expr"]):
@@ -243,8 +277,13 @@ def test_prometheus_loads_every_rule_and_raises_the_alerts(
     loaded = [r for g in prometheus.get("/api/v1/rules")["groups"] for r in g["rules"]]
     assert sorted(r["name"] for r in loaded) == sorted(r["alert"] for r in rules())
     # Every alert whose condition holds now is pending or firing in Prometheus itself (the
-    # two others need the monitor gone or ten minutes without a fetch; see below).
-    expected = {r["alert"] for r in rules()} - {"RadarMonitorAbsent", "RadarMonitorNotPolling"}
+    # three others need the monitor gone, ten minutes without a fetch or the stream down; see
+    # below).
+    expected = {r["alert"] for r in rules()} - {
+        "RadarMonitorAbsent",
+        "RadarMonitorNotPolling",
+        "RadarMonitorStreamDisconnected",
+    }
 
     def active() -> dict[str, list[dict[str, Any]]]:
         by_name: dict[str, list[dict[str, Any]]] = {}
@@ -281,6 +320,10 @@ def test_every_rule_expression_holds_against_the_real_daemon(
         "RadarMonitorNotificationsFailing": (("instance", "channel"), {(me, "pager")}),
         "RadarMonitorConfigReloadFailed": (("instance",), {(me,)}),
         "RadarMonitorStatePersistenceFailing": (("instance",), {(me,)}),
+        "RadarMonitorStreamCanaryStale": (("instance",), {(me,)}),
+        "RadarMonitorStreamMalformedFrames": (("instance",), {(me,)}),
+        "RadarMonitorStreamConfirmationsDropped": (("instance",), {(me,)}),
+        "RadarMonitorStreamDisconnected": (("instance",), set()),
     }
     results: dict[str, set[tuple[str, ...]]] = {}
 
@@ -308,6 +351,27 @@ def test_every_rule_expression_holds_against_the_real_daemon(
     assert prometheus.query(absent) == []
     gone = prometheus.query(absent.replace('job="radar-monitor"', 'job="radar-monitor-gone"'))
     assert [r["metric"] for r in gone] == [{"job": "radar-monitor-gone"}]
+
+
+def test_the_stream_disconnected_rule_holds_while_the_stream_is_down(
+    prometheus: Prometheus, stack: Stack
+) -> None:
+    expr = next(r["expr"] for r in rules() if r["alert"] == "RadarMonitorStreamDisconnected")
+    stack.ris.refuse()
+    stack.ris.drop()
+    try:
+        wait_for(
+            lambda: labels_of(prometheus.query(expr), "instance") == {(stack.instance,)},
+            what="the disconnected stream in Prometheus",
+        )
+    finally:
+        stack.ris.refuse(False)
+        wait_for(
+            lambda: metric(stack.port, "radar_monitor_stream_connected") == 1,
+            within=90,
+            what="the stream to reconnect",
+        )
+    wait_for(lambda: prometheus.query(expr) == [], what="the reconnected stream in Prometheus")
 
 
 def test_every_dashboard_query_returns_data(prometheus: Prometheus, stack: Stack) -> None:

@@ -1,11 +1,14 @@
 """contrib/ as files: every Prometheus rule is labelled, annotated and unit-tested both ways, and
-the Grafana dashboard is provisionable as it is (tests/e2e/test_contrib.py runs them for real)."""
+the Grafana dashboard is provisionable as it is and has a row for the stream
+(tests/e2e/test_contrib.py runs them for real)."""
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
-from tests.contrib_files import dashboard, rules
+from tests.contrib_files import dashboard, panel_targets, rules
 from tests.paths import PROVISIONING, RULE_TESTS
 
 
@@ -45,3 +48,25 @@ def test_dashboard_is_provisionable_as_is() -> None:
     assert {"timeseries", "table", "stat"} <= kinds
     provider = yaml.safe_load(PROVISIONING.read_text())
     assert provider["apiVersion"] == 1 and provider["providers"][0]["type"] == "file"
+
+
+def test_the_stream_row_has_a_panel_for_each_fact_the_issue_lists() -> None:
+    panels = dashboard()["panels"]
+    rows = [i for i, p in enumerate(panels) if p["type"] == "row"]
+    start = next(i for i in rows if panels[i]["title"] == "RIS Live stream")
+    end = min((i for i in rows if i > start), default=len(panels))
+    section = {"panels": panels[start + 1 : end]}
+    used = {
+        name
+        for _, expr in panel_targets(section)
+        for name in re.findall(r"radar_monitor_stream_[a-z_]+", expr)
+    }
+    assert used == {
+        "radar_monitor_stream_connected",
+        "radar_monitor_stream_updates_total",
+        "radar_monitor_stream_malformed_frames_total",
+        "radar_monitor_stream_reconnects_total",
+        "radar_monitor_stream_last_canary_timestamp_seconds",
+        "radar_monitor_stream_more_specifics",
+        "radar_monitor_stream_confirmations_total",
+    }

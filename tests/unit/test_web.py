@@ -16,7 +16,7 @@ from monitor.core.lifecycle import AlertState
 from monitor.core.observation import AsInfo
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import make_app
-from monitor.state import MonitorState
+from monitor.state import MonitorState, StreamStats
 from tests.builders import alert, answer, monitor_state, origin, serving
 
 HOSTILE = "<script>alert(1)</script>"
@@ -249,6 +249,75 @@ async def test_status_page_links_names_the_instance_and_tints_pending(
     assert f'<tr class="p-pending"><td class="nowrap">{V6}' in page
     assert f'<tr class="p-critical"><td class="nowrap">{V4}' in page
     assert f'<tr><td class="nowrap">{WAITING}' in page
+
+
+def stream_line(page: str) -> str:
+    """The page's stream paragraph, which must come before the alerts."""
+    match = re.search(r'<p class="stream">(.*?)</p>', page, re.S)
+    assert match is not None and page.count('<p class="stream">') == 1
+    assert match.start() < page.index("<h2>Alerts</h2>")
+    return match[1]
+
+
+async def test_status_page_shows_a_connected_stream(http: Http, state: MonitorState) -> None:
+    state.stream = StreamStats(
+        connected=True,
+        updates=12345,
+        last_canary=time.time() - 2 * 3600,
+        more_specifics=3,
+        confirms_done=17,
+        confirms_dropped=0,
+    )
+    _, page, _ = await get(http, "/")
+    assert stream_line(page) == (
+        'RIS Live stream: <span class="good">connected</span>; 12345 updates applied; '
+        "last beacon 2h ago; confirming fetches 17 done, 0 dropped; 3 more-specifics tracked."
+    )
+
+
+async def test_status_page_shows_a_down_stream_its_reason_and_its_alert(
+    http: Http, state: MonitorState
+) -> None:
+    state.stream = StreamStats(
+        connected=False,
+        down_reason=f"HTTP 503 {HOSTILE}",
+        updates=7,
+        more_specifics=0,
+        routes_refused=40,
+        confirms_done=2,
+        confirms_dropped=5,
+    )
+    down = "the RIS Live stream has been down for 2m: HTTP 503; detection falls back to polling"
+    stale = alert("stream-stale", None, severity=Severity.WARNING)
+    state.book.alerts.update(
+        {
+            a.key: a
+            for a in (alert("stream-down", None, severity=Severity.WARNING, message=down), stale)
+        }
+    )
+    _, page, _ = await get(http, "/")
+    assert stream_line(page) == (
+        'RIS Live stream: <span class="bad">down</span> '
+        "(HTTP 503 &lt;script&gt;alert(1)&lt;/script&gt;); 7 updates applied; "
+        "no beacon seen yet; "
+        'confirming fetches 2 done, <span class="bad">5 dropped</span>; '
+        '0 more-specifics tracked; <span class="bad">40 routes refused</span>.'
+    )
+    assert "<script" not in page
+    # Its alerts are source-wide alerts like any other: no prefix, in the alerts table.
+    assert '<td class="nowrap">stream-down</td><td class="nowrap">-</td>' in page
+    assert f"<td>{down}</td>" in page
+    assert '<td class="nowrap">stream-stale</td><td class="nowrap">-</td>' in page
+    assert "2 firing: 2 warning" in page
+
+
+async def test_status_page_without_a_stream_says_nothing_about_one(
+    http: Http, state: MonitorState
+) -> None:
+    assert state.stream is None
+    _, page, _ = await get(http, "/")
+    assert 'class="stream"' not in page and "RIS Live" not in page and "beacon" not in page
+    assert re.search(r"notifications queued\.</p>\n<p class=\"summary ok\">", page)
 
 
 async def test_a_failing_channel_shows_on_the_page_and_fails_readyz(
