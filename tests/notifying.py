@@ -1,10 +1,11 @@
 """Helpers for notifier tests: channels as the config builds them, Alertmanager's timestamps,
-and `Stub`, a notifier whose Alertmanager channel posts to a local receiver (the `stub`
-fixture makes them)."""
+`Stub`, a notifier whose Alertmanager channel posts to a local receiver (the `stub` fixture
+makes them), and `Harness`, a notifier under test (the `make_harness` fixture makes them)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from monitor.sinks.outbox import Outbox
 from testkit.receivers import Receiver
 
 AM_PATH = "/api/v2/alerts"
+#: The `make_harness` notifiers' group_wait unless a test gives one.
+GROUP_WAIT = 0.2
 
 
 def parse_time(text: str) -> datetime:
@@ -65,3 +68,18 @@ class Stub:
     def pending(self, channel: str) -> int:
         """Items queued for `channel`."""
         return sum(1 for i in self.outbox.items.values() if i.channel == channel)
+
+
+@dataclass
+class Harness:
+    """A notifier under test with what it reported."""
+
+    outbox: Outbox
+    notifier: Notifier
+    results: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Run the notifier's workers in the background (the fixture stops them)."""
+        self.task = asyncio.create_task(self.notifier.run())

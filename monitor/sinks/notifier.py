@@ -51,9 +51,11 @@ def channel_problem(config: ChannelConfig) -> str | None:
 class Notifier:
     """Sends queued alert events to channels, one independent worker per channel.
 
-    Events go to the outbox first (`enqueue`); each worker waits `group_wait` after the
-    oldest due item so a burst becomes one message, sends, and marks the items delivered
-    or schedules a retry with backoff. A channel that hangs or fails only delays itself.
+    Events go to the outbox first (`enqueue`). A channel that sent nothing for `group_wait`
+    sends the first due event at once (the leading edge); what becomes due within
+    `group_wait` after a send is gathered into the next message, sent when that window ends,
+    so a burst is a few messages. Each send marks its items delivered or schedules a retry
+    with backoff, which no window delays. A channel that hangs or fails only delays itself.
     """
 
     def __init__(
@@ -88,6 +90,8 @@ class Notifier:
                 self.invalid_channels[config.name] = str(exc)
         self._wake = {name: asyncio.Event() for name in self._channels}
         self._locks = {name: asyncio.Lock() for name in self._channels}
+        #: When each channel last tried to send: the start of its gathering window.
+        self._last_send: dict[str, float] = {}
         self._running = False
 
     def enqueue(self, events: Sequence[AlertEvent], now: float) -> int:
@@ -192,8 +196,13 @@ class Notifier:
         ]
 
     def _ready_at(self, name: str) -> float | None:
-        """When `name` next has a group to send: a due item `group_wait` old (None: empty)."""
-        times = [max(i.next_attempt, i.created + self._group_wait) for i in self._sendable(name)]
+        """When `name` next sends (None: nothing queued): a retry when its backoff ends, a
+        new item when it is due and `group_wait` has passed since the channel's last send."""
+        window_end = self._last_send.get(name, -math.inf) + self._group_wait
+        times = [
+            i.next_attempt if i.attempts else max(i.next_attempt, window_end)
+            for i in self._sendable(name)
+        ]
         return min(times, default=None)
 
     def _queued(self, name: str) -> set[AlertKey]:
@@ -206,7 +215,7 @@ class Notifier:
         return keys
 
     async def _deliver(self, name: str, now: float) -> None:
-        """Send all of `name`'s due items as one message and record the outcome."""
+        """Send all of `name`'s due items as one group and record the outcome."""
         channel = self._channels[name]
         async with self._locks[name]:
             due_by = math.inf if channel.sends_all_pending else now
@@ -222,18 +231,24 @@ class Notifier:
             if not events:
                 return
             ids = [i.id for i in items if i.id not in broken]
+            self._last_send[name] = now
             delivery = await channel.send(events)
             if delivery.ok:
                 self._outbox.delivered(ids)
-                log.info("channel %s: sent %d alert(s) in one message", name, len(ids))
+                log.info("channel %s: sent %d alert(s)", name, len(ids))
             else:
+                # Parts that went out are done: a retry never repeats them.
+                sent = [item_id for k, item_id in enumerate(ids) if k in delivery.partial]
+                self._outbox.delivered(sent)
+                left = [item_id for k, item_id in enumerate(ids) if k not in delivery.partial]
                 max_backoff = channel.max_backoff(self._max_backoff)
-                delay = self._outbox.failed(ids, time.time(), delivery.detail, max_backoff)
+                delay = self._outbox.failed(left, time.time(), delivery.detail, max_backoff)
                 log.warning(
-                    "channel %s: %s sending %d alert(s): %s; retrying in %.0fs",
+                    "channel %s: %s sending %d alert(s)%s: %s; retrying in %.0fs",
                     name,
                     delivery.outcome.value,
-                    len(ids),
+                    len(left),
+                    f" ({len(sent)} more went in earlier parts)" if sent else "",
                     delivery.detail,
                     delay,
                 )

@@ -5,15 +5,14 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from monitor.core.evidence import Evidence, OriginEvidence
 from monitor.core.finding import Severity
 from monitor.core.lifecycle import Alert, AlertEvent, EventKind
 from monitor.core.measures import address_key, duration, percent, prefix_links, seen_by, utc_text
+from monitor.sinks.parts import LINE_FLOOR, Limit, pack
 
-#: A group message lists this many alerts one by one and only counts the rest, so that a
-#: burst (200 prefixes withdrawn in one cycle) stays one readable message.
-DETAIL_LIMIT = 20
 #: Sample AS paths shown for a single alert.
 PATH_SAMPLES = 3
 #: Characters kept of one external string (AS name, description, message) in full detail.
@@ -61,17 +60,49 @@ def neutralise(text: str, limit: int = FIELD_LIMIT) -> str:
 FULL_DETAIL_MAX = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message of a group, and the events it tells about (indices into the group)."""
+
+    title: str
+    body: str
+    events: tuple[int, ...]
+
+
 def render(events: Sequence[AlertEvent]) -> tuple[str, str]:
-    """(title, body) of the one message that tells a channel about `events`."""
+    """(title, body) of one message that tells about all of `events`, whatever its length."""
+    (part,) = render_parts(events)
+    return part.title, part.body
+
+
+def render_parts(events: Sequence[AlertEvent], limit: Limit | None = None) -> list[Part]:
+    """The messages that tell a channel about `events`: one, unless a group's lines pass the
+    channel's `limit`; then consecutive parts within it, titled `(1/3)`, `(2/3)`…"""
     if not events:
         raise ValueError("render() needs at least one event")
+    everyone = tuple(range(len(events)))
     if len(events) == 1:
-        return _single_title(events[0]), _single_body(events[0])
+        return [Part(_single_title(events[0]), _single_body(events[0]), everyone)]
+    title = _group_title(events)
     if len(events) <= FULL_DETAIL_MAX:
         # A few alerts at once (a hijack is usually rpki-invalid + unexpected-origin): every
         # one in full, since on-call acts on the details.
-        return _group_title(events), "\n\n----\n\n".join(_single_body(e) for e in events)
-    return _group_title(events), _group_body(events)
+        body = "\n\n----\n\n".join(_single_body(e) for e in events)
+        return [Part(title, body, everyone)]
+    order = sorted(everyone, key=lambda i: _order(events[i]))
+    head = _group_head(events)
+    body = "\n".join([*head, *(_line(events[i], with_link=True) for i in order)])
+    if limit is None or limit.measure(body) <= limit.budget(title, parts=False):
+        return [Part(title, body, everyone)]
+    # More than one message: without the link lines (the status page links every prefix),
+    # which would add a third more messages.
+    blocks = [(line, ()) for line in head] + [(_line(events[i]), (i,)) for i in order]
+    budget = max(LINE_FLOOR, limit.budget(title, parts=True))
+    chunks = pack(blocks, budget, limit.measure, lambda rest: _rest_line(events, rest))
+    if len(chunks) == 1:
+        return [Part(title, *chunks[0])]
+    n = len(chunks)
+    return [Part(f"{title} ({k}/{n})", text, told) for k, (text, told) in enumerate(chunks, 1)]
 
 
 def _status(event: AlertEvent) -> str:
@@ -251,29 +282,31 @@ def _order(event: AlertEvent) -> tuple[int, int, str, tuple[int, int, int], str,
     )
 
 
-def _group_body(events: Sequence[AlertEvent]) -> str:
-    """Totals, then the most urgent alerts one line each, then how many more."""
-    ordered = sorted(events, key=_order)
+def _group_head(events: Sequence[AlertEvent]) -> list[str]:
+    """Totals by kind, severity and rule, then a blank line."""
     severities = Counter(e.alert.finding.severity for e in events)
     rules = Counter(e.alert.finding.rule for e in events)
-    lines = [
+    return [
         f"{len(events)} alerts: {_counts(events)}",
         "By severity: "
         + ", ".join(f"{severities[s]} {s.value}" for s in Severity if severities[s]),
         "By rule: " + ", ".join(f"{neutralise(rule, 80)} {n}" for rule, n in sorted(rules.items())),
         "",
     ]
-    for event in ordered[:DETAIL_LIMIT]:
-        finding = event.alert.finding
-        message = neutralise(finding.message, LINE_MESSAGE_LIMIT)
-        lines.append(
-            f"{_status(event)} [{finding.severity.value.upper()}] "
-            f"{_what(event.alert, with_name=True)}: {message}"
-        )
-        links = prefix_links(finding.prefix) if finding.prefix else []
-        if links:
-            lines.append(f"  {links[0][1]}")
-    rest = ordered[DETAIL_LIMIT:]
-    if rest:
-        lines += ["", f"… and {len(rest)} more ({_counts(rest)})"]
-    return "\n".join(lines)
+
+
+def _line(event: AlertEvent, with_link: bool = False) -> str:
+    """`FIRING [CRITICAL] unexpected-origin 10.0.0.0/24 (AS666 EVIL-NET): message` (+ link)."""
+    finding = event.alert.finding
+    line = (
+        f"{_status(event)} [{finding.severity.value.upper()}] "
+        f"{_what(event.alert, with_name=True)}: {neutralise(finding.message, LINE_MESSAGE_LIMIT)}"
+    )
+    links = prefix_links(finding.prefix) if with_link and finding.prefix else []
+    return f"{line}\n  {links[0][1]}" if links else line
+
+
+def _rest_line(events: Sequence[AlertEvent], rest: Sequence[int]) -> str:
+    """`… and 5 more (5 firing): see the status page`, for alerts past the last part."""
+    counts = _counts(events[i] for i in rest)
+    return f"… and {len(rest)} more ({counts}): see the status page"

@@ -184,9 +184,11 @@ def test_metrics_pass_promtool_and_watchdog_and_status_reach_systemd(
     fake: FakeRadar,
     receiver: Receiver,
     smtp: SmtpServer,
+    loop: LoopThread,
     daemons: list[DaemonProcess],
 ) -> None:
     promtool = require_tool("promtool")
+    loop.run(smtp.start())  # the warning mail leaves at once: a refused one fails /readyz
     fake.set_prefix(VICTIM, HIJACK, n_routes=300)
     port = free_port()
     daemon = launch(

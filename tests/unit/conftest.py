@@ -1,16 +1,21 @@
-"""Fixtures of the unit lane: the fake Radar and a webhook receiver on the test's own loop, and
-test certificates."""
+"""Fixtures of the unit lane: the fake Radar and a webhook receiver on the test's own loop,
+test certificates, and notifiers under test."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from monitor.settings import ChannelConfig
+from monitor.sinks.notifier import Notifier
+from monitor.sinks.outbox import Outbox, OutboxItem
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
 from testkit.receivers import Receiver
+from tests.notifying import GROUP_WAIT, Harness
 from tests.webconfig_files import make_pki
 
 
@@ -41,3 +46,44 @@ async def receiver() -> AsyncIterator[Receiver]:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, server and client certificates it signed, and the server key encrypted."""
     return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
+    """Build notifiers whose on_change persists the outbox, as the daemon's store does."""
+    made: list[Harness] = []
+
+    def make(
+        channels: Iterable[ChannelConfig],
+        *,
+        items: Iterable[OutboxItem] = (),
+        group_wait: float = GROUP_WAIT,
+        send_timeout: float = 5.0,
+        persist: bool = True,
+    ) -> Harness:
+        outbox = Outbox(items)
+
+        def on_change() -> None:
+            if persist:
+                outbox.persisted.update(outbox.items)
+            h.errors += [i.last_error for i in outbox.items.values() if i.last_error]
+
+        notifier = Notifier(
+            list(channels),
+            outbox,
+            group_wait=group_wait,
+            max_backoff=0.3,
+            send_timeout=send_timeout,
+            can_send_unpersisted=lambda: False,
+            on_change=on_change,
+            on_result=lambda name, outcome: h.results.append((name, outcome)),
+        )
+        h = Harness(outbox, notifier)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        if h.task is not None:
+            h.task.cancel()
+            await asyncio.gather(h.task, return_exceptions=True)

@@ -5,79 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import pytest
 from aiosmtpd.smtp import SMTP
 
 from monitor.core.finding import Severity
-from monitor.settings import ChannelConfig
-from monitor.sinks.notifier import TEST_TITLE, Notifier
-from monitor.sinks.outbox import Outbox, OutboxItem, event_payload
+from monitor.sinks.notifier import TEST_TITLE
+from monitor.sinks.outbox import OutboxItem, event_payload
 from testkit.receivers import Mailbox, Receiver
 from testkit.waiting import until
-from tests.builders import HOSTILE, burst, make_event
-from tests.notifying import channel
+from tests.builders import HOSTILE, make_event
+from tests.notifying import GROUP_WAIT, Harness, channel
 
-GROUP_WAIT = 0.2
 PASSWORD = "s3cr3tpw"
-
-
-@dataclass
-class Harness:
-    """A notifier under test with what it reported."""
-
-    outbox: Outbox
-    notifier: Notifier
-    results: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Run the notifier's workers in the background (the fixture stops them)."""
-        self.task = asyncio.create_task(self.notifier.run())
-
-
-@pytest.fixture
-async def make_harness() -> AsyncIterator[Callable[..., Harness]]:
-    """Build notifiers whose on_change persists the outbox, as the daemon's store does."""
-    made: list[Harness] = []
-
-    def make(
-        channels: Iterable[ChannelConfig],
-        *,
-        items: Iterable[OutboxItem] = (),
-        group_wait: float = GROUP_WAIT,
-        send_timeout: float = 5.0,
-        persist: bool = True,
-    ) -> Harness:
-        outbox = Outbox(items)
-
-        def on_change() -> None:
-            if persist:
-                outbox.persisted.update(outbox.items)
-            h.errors += [i.last_error for i in outbox.items.values() if i.last_error]
-
-        notifier = Notifier(
-            list(channels),
-            outbox,
-            group_wait=group_wait,
-            max_backoff=0.3,
-            send_timeout=send_timeout,
-            can_send_unpersisted=lambda: False,
-            on_change=on_change,
-            on_result=lambda name, outcome: h.results.append((name, outcome)),
-        )
-        h = Harness(outbox, notifier)
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        if h.task is not None:
-            h.task.cancel()
-            await asyncio.gather(h.task, return_exceptions=True)
 
 
 async def test_single_event_arrives_with_full_detail(
@@ -101,24 +42,6 @@ async def test_single_event_arrives_with_full_detail(
         assert text in doc["message"]
     await until(lambda: not h.outbox.items)
     assert h.results == [("ops", "success")]
-
-
-async def test_burst_is_one_post_per_channel(
-    receiver: Receiver, make_harness: Callable[..., Harness]
-) -> None:
-    h = make_harness([channel("a", receiver.url("a")), channel("b", receiver.url("b"))])
-    h.start()
-    events = burst(200)
-    for start in range(0, 200, 50):  # one poll cycle emits its events over a few moments
-        assert h.notifier.enqueue(events[start : start + 50], time.time()) == 100
-        await asyncio.sleep(0.02)
-    await until(lambda: len(receiver.posts) == 2)
-    await asyncio.sleep(GROUP_WAIT * 2)
-    for path in ("a", "b"):
-        (post,) = receiver.at(path)
-        assert post.doc["title"] == "[CRITICAL] 150 firing, 50 resolved: 200 alerts on 200 prefixes"
-        assert "… and 180 more" in post.doc["message"]
-    assert not h.outbox.items
 
 
 async def test_routing_by_severity_and_rule(

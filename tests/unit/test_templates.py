@@ -1,7 +1,9 @@
-"""Notification text: full detail for one alert, one summary for a burst, hostile text defused."""
+"""Notification text: full detail for one alert, a line per alert of a burst split only where the
+channel's limit requires it, hostile text defused."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import timedelta
 
@@ -12,7 +14,8 @@ from hypothesis import strategies as st
 from monitor.core.finding import Finding, Severity
 from monitor.core.lifecycle import Alert, AlertEvent, AlertState, EventKind
 from monitor.core.measures import duration
-from monitor.sinks.templates import DETAIL_LIMIT, neutralise, render
+from monitor.sinks.parts import LINE_FLOOR, MAX_PARTS, Limit, pack
+from monitor.sinks.templates import neutralise, render, render_parts
 from tests.builders import HOSTILE, NOW, burst, make_event
 
 
@@ -71,7 +74,12 @@ def test_source_wide_finding_without_evidence_renders_without_links() -> None:
     assert "https://" not in body
 
 
-def test_burst_becomes_one_summary_with_a_capped_list() -> None:
+def prefixes(text: str) -> list[str]:
+    """The burst's prefixes named in `text`, in order."""
+    return re.findall(r"\b10\.\d+\.\d+\.0/24\b", text)
+
+
+def test_burst_lists_every_alert_on_a_line_of_its_own() -> None:
     events = burst(200)
     title, body = render(events)
     # Too many to name: the title counts alerts and prefixes instead.
@@ -79,12 +87,91 @@ def test_burst_becomes_one_summary_with_a_capped_list() -> None:
     assert body.startswith("200 alerts: 150 firing, 50 resolved\n")
     assert "By severity: 100 critical, 100 warning" in body
     assert "By rule: unexpected-origin 100, visibility-below 100" in body
-    detail_lines = [line for line in body.splitlines() if line.startswith(("FIRING", "RESOLVED"))]
-    assert len(detail_lines) == DETAIL_LIMIT
-    # Firing critical alerts come first; the resolved ones are among those only counted.
-    assert all(line.startswith("FIRING [CRITICAL]") for line in detail_lines)
-    assert body.endswith(f"… and {200 - DETAIL_LIMIT} more (130 firing, 50 resolved)")
-    assert len(body) < 10_000
+    lines = [line for line in body.splitlines() if line.startswith(("FIRING", "RESOLVED"))]
+    assert len(lines) == 200
+    assert {prefixes(line)[0] for line in lines} == {e.alert.finding.prefix for e in events}
+    # Firing critical alerts come first, the resolved ones last; nothing is only counted.
+    assert lines[0].startswith("FIRING [CRITICAL] unexpected-origin 10.0.0.0/24 (AS666 EVIL-NET)")
+    assert lines[-1].startswith("RESOLVED after 5m [WARNING] visibility-below")
+    assert "more" not in body
+
+
+def test_a_burst_too_long_for_the_channel_is_split_into_numbered_parts() -> None:
+    events = burst(200)
+    parts = render_parts(events, Limit(4000))
+    n = len(parts)
+    assert 9 <= n <= 12  # about 35,000 characters of lines in parts of at most 4,000
+    for k, part in enumerate(parts, 1):
+        assert (
+            part.title
+            == f"[CRITICAL] 150 firing, 50 resolved: 200 alerts on 200 prefixes ({k}/{n})"
+        )
+        assert len(part.body) <= 4000
+    assert parts[0].body.startswith("200 alerts: 150 firing, 50 resolved\n")
+    # Every alert on exactly one line of one part, in the order of one long message.
+    whole = render(events)[1].splitlines()
+    lines = [line for p in parts for line in p.body.splitlines()]
+    assert lines == [line for line in whole if not line.startswith("  https://")]
+    assert sorted(i for p in parts for i in p.events) == list(range(200))
+    for part in parts:  # each part tells about exactly the alerts it names
+        assert {events[i].alert.finding.prefix for i in part.events} == set(prefixes(part.body))
+
+
+def test_a_title_sent_inside_the_body_and_escaping_count_against_the_limit() -> None:
+    """Mattermost has no title field; Telegram's HTML turns each space into `&nbsp;`."""
+    events = burst(200)
+
+    def html(text: str) -> int:
+        return len(text.replace(" ", "&nbsp;").replace("\n", "<br/>"))
+
+    parts = render_parts(events, Limit(4096, title_in_body=True, measure=html))
+    for part in parts:
+        assert html(part.title) + 2 + html(part.body) <= 4096
+    assert sorted(i for p in parts for i in p.events) == list(range(200))
+    assert len(parts) > len(render_parts(events, Limit(4096)))
+
+
+def test_a_group_that_fits_keeps_its_links_and_a_single_alert_stays_whole() -> None:
+    events = burst(20)
+    (part,) = render_parts(events, Limit(32768))
+    assert (part.title, part.body) == render(events)
+    assert part.body.count("https://radar.cloudflare.com/") == 20
+    # Full detail is never split: one alert, or up to three, is one message whatever the limit.
+    for few in (events[:1], events[:3]):
+        (whole,) = render_parts(few, Limit(200))
+        assert (whole.title, whole.body) == render(few)
+
+
+def test_a_backlog_is_at_most_max_parts_messages_the_last_counting_the_rest() -> None:
+    events = burst(1000)
+    parts = render_parts(events, Limit(1000))
+    assert len(parts) == MAX_PARTS
+    assert all(len(p.body) <= 1000 for p in parts)
+    assert parts[-1].title.endswith(f"({MAX_PARTS}/{MAX_PARTS})")
+    last = parts[-1].body.splitlines()[-1]
+    listed = sum(
+        line.startswith(("FIRING", "RESOLVED")) for p in parts for line in p.body.splitlines()
+    )
+    assert listed == 1000 - 900
+    assert last == "… and 900 more (650 firing, 250 resolved): see the status page"
+    assert sorted(i for p in parts for i in p.events) == list(range(1000))
+
+
+@given(
+    st.lists(st.text(max_size=300).map(lambda t: t.replace("\n", " ")), min_size=1, max_size=60),
+    st.integers(min_value=LINE_FLOOR, max_value=2000),
+)
+def test_pack_keeps_every_line_in_order_within_the_budget(lines: list[str], budget: int) -> None:
+    blocks = [(line, (i,)) for i, line in enumerate(lines)]
+    chunks = pack(blocks, budget, len, lambda rest: f"… and {len(rest)} more")
+    assert 1 <= len(chunks) <= MAX_PARTS
+    assert all(len(text) <= budget for text, _ in chunks)
+    assert sorted(i for _, told in chunks for i in told) == list(range(len(lines)))
+    kept = [line for text, _ in chunks for line in text.split("\n")]
+    if not kept[-1].startswith("… and"):  # all listed: each line whole, or cut with an ellipsis
+        assert len(kept) == len(lines)
+        for line, original in zip(kept, lines, strict=True):
+            assert line == original or (line.endswith("…") and original.startswith(line[:-1]))
 
 
 def test_small_group_shows_every_alert_in_full() -> None:

@@ -1,18 +1,22 @@
-"""Apprise channels: Slack, email, Teams, webhooks… one message per group of events."""
+"""Apprise channels: Slack, email, Teams, webhooks… one message per group of events, split
+into parts only where the service's own length limit requires it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import apprise
+import apprise.conversion
 
 from monitor.core.finding import Severity
 from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.ops.logs import quiet_third_party, scrub
 from monitor.settings import ChannelConfig
 from monitor.sinks.channels.base import Channel, Delivery, Outcome, UnusableChannelError
-from monitor.sinks.templates import render
+from monitor.sinks.parts import Limit
+from monitor.sinks.templates import render_parts
 
 _ASSET = apprise.AppriseAsset(
     app_id="radar-monitor",
@@ -38,14 +42,23 @@ class AppriseChannel(Channel):
             )
         self._sender = apprise.Apprise(asset=_ASSET)
         self._sender.add(plugin)
+        self.limit = service_limit(plugin)
 
     async def send(self, events: Sequence[AlertEvent]) -> Delivery:
-        """Render `events` as one message and send it."""
+        """Render `events` as one message, or as parts within the service's limit, and send
+        them in order; a failed part leaves it and the later ones to be retried."""
         try:
-            title, body = render(events)
+            parts = render_parts(events, self.limit)
         except Exception as exc:  # a template bug: retry with backoff, not every second
             return Delivery(Outcome.FAILURE, f"cannot render the message: {exc!r}")
-        return await self._notify(title, body, _notify_type(events))
+        notify_type = _notify_type(events)
+        told: list[int] = []
+        for part in parts:
+            delivery = await self._notify(part.title, part.body, notify_type)
+            if not delivery.ok:
+                return Delivery(delivery.outcome, delivery.detail, frozenset(told))
+            told += part.events
+        return Delivery(Outcome.SUCCESS)
 
     async def test(self, title: str, body: str) -> Delivery:
         """Send `title` and `body` as an informational message."""
@@ -68,6 +81,20 @@ class AppriseChannel(Channel):
         if bool(result):
             return Delivery(Outcome.SUCCESS)
         return Delivery(Outcome.FAILURE, _failure_detail(result))
+
+
+def service_limit(plugin: Any) -> Limit | None:
+    """The length limit Apprise declares for `plugin`'s service (`body_maxlen`), counted in
+    the format Apprise converts our plain text to (HTML escapes every space), or None."""
+    maxlen = getattr(plugin, "body_maxlen", 0)
+    if not isinstance(maxlen, int) or maxlen <= 0:
+        return None
+    text = apprise.NotifyFormat.TEXT
+    resolve = getattr(plugin, "resolve_format", None)  # Apprise 2; 1.x has one notify_format
+    target = resolve(text) if callable(resolve) else getattr(plugin, "notify_format", text)
+    convert = cast(Callable[[Any, Any, str], str], apprise.conversion.convert_between)
+    title_in_body = plugin.title_maxlen <= 0 or bool(plugin.overflow_amalgamate_title)
+    return Limit(maxlen, title_in_body, lambda body: len(convert(text, target, body)))
 
 
 def _notify_type(events: Sequence[AlertEvent]) -> apprise.NotifyType:

@@ -25,6 +25,8 @@ class Delivery:
 
     outcome: Outcome
     detail: str = ""
+    #: On a failure, the events (indices into those sent) that earlier parts did deliver.
+    partial: frozenset[int] = frozenset()
 
     @property
     def ok(self) -> bool:
