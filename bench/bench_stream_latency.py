@@ -4,8 +4,10 @@ Run: python bench/bench_stream_latency.py [TRIALS]   (default 100; prints p50, p
 The real daemon process streams from a fake RIS Live on loopback and notifies a local JSON
 webhook through Apprise; the frames are synthetic (testkit/rislive_frames.py). Each trial
 announces a new /24 inside the watched /16 from three RIS peers, waits for its page, then
-withdraws it. BGPalerter writes its alert 0.15-0.5 s after the frame; the target here is
-p50 at most 0.5 s and p99 at most 1 s, and the page never waits for the confirming fetch.
+withdraws it and waits out the grouping window (`group_wait` 0.5 s here), so that each page is
+the leading edge of a group, as a real incident after quiet is. BGPalerter writes its alert
+0.15-0.5 s after the frame; the target here is p50 at most 0.5 s and p99 at most 1 s, and the
+page never waits for the confirming fetch.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from testkit.waiting import wait_for
 
 WATCHED = "10.20.0.0/16"
 PEERS = ("192.0.2.1", "192.0.2.2", "192.0.2.3")
+GROUP_WAIT = 0.5
 
 
 def main(trials: int) -> None:
@@ -39,7 +42,12 @@ def main(trials: int) -> None:
             [f"{{prefix: {WATCHED}, origins: [64500]}}"],
             ["{name: sub-prefix, type: more_specific, severity: critical}"],
             source={"interval": "10m"},
-            notifications=[f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]'],
+            # The leading edge of a group leaves at once; what follows within group_wait waits
+            # for the window. Trials are spaced beyond it, so each is a first alert.
+            notifications=[
+                f"group_wait: {GROUP_WAIT}s",
+                f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
+            ],
             port=free_port(),
             state=Path(tmp) / "state.db",
         )
@@ -68,7 +76,7 @@ def main(trials: int) -> None:
                 latencies.append(first - sent)
                 for peer in PEERS:
                     ris.withdraw(prefix, peer=peer)
-                time.sleep(0.3)  # let the resolution go out before the next trial
+                time.sleep(2 * GROUP_WAIT + 0.2)  # the resolution's window, then quiet
         finally:
             daemon.stop()
     loop.run(receiver.stop())
