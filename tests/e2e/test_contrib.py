@@ -108,10 +108,14 @@ def daemon_config(
 
 def feed_stream(ris: FakeRisLive, stop: threading.Event) -> None:
     """Twice a second until `stop`: each STREAMED prefix announced (more confirming fetches than
-    the budget share allows) and three malformed frames."""
+    the budget share allows) and three malformed frames. The upstream alternates, so that every
+    announcement changes the route (a repeat changes nothing and asks Radar for nothing)."""
+    upstreams = (64496, 64497)
+    rounds = 0
     while not stop.wait(0.5):
+        rounds += 1
         for prefix in STREAMED:
-            ris.announce(prefix, [64496, PREFIXES[prefix]])
+            ris.announce(prefix, [upstreams[rounds % 2], PREFIXES[prefix]])
         ris.send_malformed(3)
 
 
