@@ -52,6 +52,7 @@ from testkit.faults import (
     json_response,
     trickle,
 )
+from testkit.threaded import ThreadedServer
 
 API_PATH = "/client/v4/radar/bgp/routes/realtime"
 #: Long and unique, so that a leak into any log or page is found by a plain substring search.
@@ -93,7 +94,7 @@ def _key(prefix: str) -> str:
     return _canonical(prefix) or prefix
 
 
-class FakeRadar:
+class FakeRadar(ThreadedServer):
     """An HTTP fake of Radar's realtime-routes endpoint with switchable faults.
 
     `token` is the only accepted bearer token. Every answer waits `latency` seconds first, so
@@ -234,49 +235,6 @@ class FakeRadar:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def start_in_thread(self) -> None:
-        """Serve from a daemon thread with its own event loop (for subprocess tests)."""
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            self._loop = loop
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fakeradar", daemon=True)
-        self._thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
-
-    def stop(self) -> None:
-        """Stop the server started by `start_in_thread` and wait for its thread."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop = self._thread = None
-
-    def __enter__(self) -> FakeRadar:
-        self.start_in_thread()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- serving --
 

@@ -49,6 +49,7 @@ from testkit.rislive_frames import (
     subscribe_ok,
     withdrawal,
 )
+from testkit.threaded import ThreadedServer
 
 WS_PATH = "/v1/ws/"
 
@@ -93,7 +94,7 @@ class _Connection:
     unacknowledged: int = 0
 
 
-class FakeRisLive:
+class FakeRisLive(ThreadedServer):
     """A RIS Live fake on 127.0.0.1 that filters by subscription and fails on request."""
 
     def __init__(self, *, acknowledge: bool = True, ack_delay: float = 0.0) -> None:
@@ -239,47 +240,6 @@ class FakeRisLive:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def start_in_thread(self) -> None:
-        """Serve from a daemon thread with its own event loop (for subprocess tests)."""
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fakerislive", daemon=True)
-        self._thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
-
-    def stop(self) -> None:
-        """Stop the server started by `start_in_thread` and wait for its thread."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop = self._thread = None
-
-    def __enter__(self) -> FakeRisLive:
-        self.start_in_thread()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- on the server's loop --
 
