@@ -99,7 +99,7 @@ class Streaming:
             malformed=self.malformed,
             reconnects=health.reconnects,
             last_canary=health.last_canary.timestamp() if health.last_canary else None,
-            more_specifics=sum(len(rib.more_specifics(p)) for p in self.state.prefixes),
+            more_specifics=rib.more_specific_count,
             routes_refused=rib.refused,
             confirms_done=self.confirms.done,
             confirms_dropped=self.confirms.dropped,

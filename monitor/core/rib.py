@@ -166,6 +166,6 @@ class StreamRib:
         self.possibly_stale.discard(prefix)
 
     @property
-    def tracked(self) -> int:
-        """Prefixes with routes kept (watched and more-specifics)."""
-        return len(self._routes)
+    def more_specific_count(self) -> int:
+        """More-specifics tracked, under every watched prefix."""
+        return len(self._more_specifics)

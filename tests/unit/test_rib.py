@@ -60,7 +60,7 @@ def test_a_flood_is_cut_at_every_bound_and_counted() -> None:
     rib = StreamRib(["10.0.0.0/8"], max_prefixes=5, max_peers=3, max_routes=12)
     for i in range(10):  # ten new more-specifics: five are kept
         rib.apply(announce(f"10.0.{i}.0/24", PEERS[0], 174, 666))
-    assert len(rib.more_specifics("10.0.0.0/8")) == 5
+    assert len(rib.more_specifics("10.0.0.0/8")) == 5 == rib.more_specific_count
     for peer in PEERS[:10]:  # ten peers for one prefix: three are kept
         rib.apply(announce("10.0.0.0/24", peer, 174, 666))
     assert len(rib.routes("10.0.0.0/24")) == 3
