@@ -24,6 +24,7 @@ from monitor.config import parse_config
 from monitor.core.lifecycle import AlertBook
 from monitor.core.rib import StreamRib
 from monitor.core.stream import StreamUpdate
+from monitor.more_specifics import MoreSpecifics
 from monitor.sinks.outbox import Outbox
 from monitor.sources.rislive_wire import decode_frame
 from monitor.state import MonitorState
@@ -54,7 +55,9 @@ async def main(total: int) -> None:
     config = parse_config(CONFIG)
     state = MonitorState(config, AlertBook(), Outbox())
     state.apply_config(config)
-    judge = StreamJudge(state, StreamRib(PREFIXES), lambda events: None, lambda prefix: None)
+    watches = MoreSpecifics(state, lambda: None)
+    rib = StreamRib(PREFIXES)
+    judge = StreamJudge(state, rib, lambda events: None, lambda prefix: None, watches)
     batch = frames(50_000)
     started = time.perf_counter()
     for i in range(total):

@@ -80,13 +80,24 @@ class App:
     def _streaming(self, config: Config) -> Streaming | None:
         if config.stream is None:
             return None
-        return Streaming(
+        streaming = Streaming(
             config.stream,
             self.state,
             self._emit,
             self.poller.confirm,
             on_detected=self.metrics.stream_detection,
+            on_watches=self._follow_more_specifics,
         )
+        self.pipeline.stream = streaming.judge
+        return streaming
+
+    def _follow_more_specifics(self) -> None:
+        """The temporary watches changed: poll them on the cycle, within the budget."""
+        config = self.state.config
+        extra = sorted(self.state.more_specifics)
+        schedule = plan(config.source, len(config.prefixes) + len(extra))
+        self.state.effective_interval = schedule.effective_interval
+        self.poller.follow(extra, schedule)
 
     def _notifier(self, config: Config) -> Notifier:
         notifier = Notifier(
@@ -214,19 +225,22 @@ class App:
             await self.stop_notifier()
             self.notifier = self._notifier(config)
             self.start_notifier()
-        watched = {p.prefix for p in config.prefixes}
+        self.state.apply_config(config)
+        if config.stream is None:
+            self.state.more_specifics.clear()  # only a stream finds (and forgets) them
         rules = {r.name for r in config.rules} | set(BUILTIN_RULES)
         for key in list(self.state.book.alerts):
-            if (key.prefix and key.prefix not in watched) or key.rule not in rules:
+            if (key.prefix and not self.state.watching(key.prefix)) or key.rule not in rules:
                 log.info("dropping alert %s: its prefix or rule is no longer configured", key)
                 self.state.book.alerts.pop(key)
                 self.state.book.dirty.add(key)
-        self.state.apply_config(config)
-        schedule = plan(config.source, len(config.prefixes))
+        extra = sorted(self.state.more_specifics)
+        schedule = plan(config.source, len(config.prefixes) + len(extra))
         self.state.effective_interval = schedule.effective_interval
         self.state.reload_ok = True
         self.state.reload_time = time.time()
         self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
+        self.poller.follow(extra, schedule)
         await self._reload_stream(old, config)
         self.persist()
         log.info("configuration reloaded: %s", schedule.describe(config.source))
@@ -238,6 +252,7 @@ class App:
             self.streaming.reload(config)
             return
         await self.stop_stream()
+        self.pipeline.stream = None
         self.streaming = self._streaming(config)
         self.start_stream()
 

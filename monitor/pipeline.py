@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from monitor.core.bounds import capped
-from monitor.core.evidence import Evidence
+from monitor.core.evidence import Evidence, StreamEvidence
 from monitor.core.finding import SOURCE_AUTH, SOURCE_UNREACHABLE, AlertKey, Finding, Severity
 from monitor.core.lifecycle import AlertEvent, Policy, Scope, Timing
 from monitor.core.observation import ErrorKind, FetchFailure, Observation, PrefixView
@@ -26,6 +27,16 @@ log = logging.getLogger(__name__)
 
 #: Where events go: log, outbox, store, and the demo's printer.
 EventSink = Callable[[list[AlertEvent]], None]
+
+
+class StreamCompanion(Protocol):
+    """The stream's side of a prefix, which a Radar answer is judged together with."""
+
+    def refresh(self, prefix: str, now: datetime) -> None:
+        """Judge the stream's view of `prefix` again with Radar's latest answer."""
+
+    def evidence(self, prefix: str, expected: frozenset[int]) -> StreamEvidence | None:
+        """What RIS peers route of `prefix` now."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,8 @@ def judge_failure(
         auth = Finding(SOURCE_AUTH, "source_auth", Severity.CRITICAL, None, failure.message)
         return Judgement(Scope(prefix=watch.prefix), [auth], evidence)
     findings: list[Finding] = []
-    if failures >= max_failures:
+    # Someone else's more-specific that cannot be fetched is no outage of ours.
+    if failures >= max_failures and watch.parent is None:
         findings.append(
             Finding(
                 SOURCE_UNREACHABLE,
@@ -108,10 +120,13 @@ class Pipeline:
         #: Prefixes whose answers had too many origins, already said in the log.
         self._capped: set[str] = set()
         self._limit_logged = False
+        #: The stream's judge, while a stream runs: both views decide an alert together.
+        self.stream: StreamCompanion | None = None
 
     def observe(self, observation: Observation, now: datetime | None = None) -> None:
         """Apply one source observation (a view or a failed fetch) at `now` (default: now)."""
-        status = self.state.prefixes.get(observation.prefix)
+        prefix = observation.prefix
+        status = self.state.status_of(prefix)
         if status is None:
             return  # no longer watched: a reload removed it while the fetch ran
         now = now or datetime.now(UTC)
@@ -119,9 +134,16 @@ class Pipeline:
             judgement = self._failed(status, observation)
         else:
             judgement = self._viewed(status, observation, now)
-            self.state.radar_findings[observation.prefix] = list(judgement.findings)
+            self.state.radar_findings[prefix] = list(judgement.findings)
+            if self.stream is not None:
+                # The stream's findings with Radar's RPKI status, and its counts as evidence.
+                self.stream.refresh(prefix, now)
+                ris = self.stream.evidence(prefix, status.watch.origins)
+                judgement = dataclasses.replace(
+                    judgement, evidence=dataclasses.replace(judgement.evidence, stream=ris)
+                )
             # What the stream still sees keeps its alert: both views must agree it is gone.
-            stream = self.state.stream_findings.get(observation.prefix, [])
+            stream = self.state.stream_findings.get(prefix, [])
             held = {f.key for f in judgement.findings}
             judgement.findings.extend(f for f in stream if f.key not in held)
         events = self.state.book.observe(
@@ -171,6 +193,8 @@ class Pipeline:
         status.view = dataclasses.replace(view, routes=())
         status.routes = len(view.routes)
         status.last_success, status.failures, status.error = time.time(), 0, None
+        if view.origins:
+            status.last_shown = status.last_success
         if self.state.auth_error is not None:
             log.warning("Radar accepts the API token again")
             self.state.auth_error = None

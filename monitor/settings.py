@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monitor.core.collectors import MAX_COLLECTORS
@@ -15,6 +15,13 @@ from monitor.ops.secret import Secret
 from monitor.rules import Rule
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+
+#: Rule types a more-specific inherits from its parent: who announces it and how. Never
+#: `visibility_below` (a hijacker's /25 seen by few peers is no outage of yours) nor the
+#: freshness rules (the parent's data age says that).
+INHERITED_RULE_TYPES = frozenset(
+    {"more_specific", "rpki_invalid", "unexpected_origin", "as_path", "upstream"}
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class PrefixConfig:
     #: Like a ROA's maxLength: more-specifics up to this length from an expected origin are fine.
     max_length: int | None = None
     ignore_more_specifics: bool = False
+    #: For a more-specific the stream found (a temporary watch): the watched prefix it lies in.
+    parent: str | None = None
 
     @property
     def target(self) -> Target:
@@ -63,8 +72,18 @@ class PrefixConfig:
             prefix=self.prefix,
             origins=self.origins,
             labels=self.labels,
+            parent=self.parent,
             max_length=self.max_length,
             ignore_more_specifics=self.ignore_more_specifics,
+        )
+
+    def more_specific(self, prefix: str) -> PrefixConfig:
+        """The temporary watch of `prefix`, a more-specific inside this watched prefix."""
+        return replace(
+            self,
+            prefix=prefix,
+            parent=self.prefix,
+            rules=tuple(r for r in self.rules if r.type in INHERITED_RULE_TYPES),
         )
 
 

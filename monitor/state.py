@@ -32,6 +32,8 @@ class PrefixStatus:
     failures: int = 0  # consecutive failed fetches
     error: str | None = None  # the last fetch's error, None after a success
     routes: int = 0  # routes in the last view
+    #: Unix time the last answer showed any route (a more-specific is forgotten without one).
+    last_shown: float | None = None
 
 
 @dataclass
@@ -58,6 +60,9 @@ class MonitorState:
     book: AlertBook
     outbox: Outbox
     prefixes: dict[str, PrefixStatus] = field(default_factory=dict)
+    #: More-specifics the stream found inside watched prefixes: temporary watches (their
+    #: `watch.parent` names the watched prefix), polled and judged like the others.
+    more_specifics: dict[str, PrefixStatus] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     first_cycle_done: bool = False
     last_cycle_completed: float | None = None
@@ -79,6 +84,7 @@ class MonitorState:
         return dataclasses.replace(
             self,
             prefixes={k: dataclasses.replace(v) for k, v in self.prefixes.items()},
+            more_specifics={k: dataclasses.replace(v) for k, v in self.more_specifics.items()},
             book=AlertBook(self.book.alerts.values()),
             outbox=Outbox(self.outbox.items.values()),
             freshness=CollectorFreshness(self.freshness.views),
@@ -88,8 +94,20 @@ class MonitorState:
         """The freshest view of every collector across all prefixes."""
         return self.freshness.views
 
+    def status_of(self, prefix: str) -> PrefixStatus | None:
+        """The status of a watched prefix or of a more-specific watched for a while."""
+        return self.prefixes.get(prefix) or self.more_specifics.get(prefix)
+
+    def watching(self, prefix: str) -> bool:
+        """Whether `prefix` is watched, by the config or as a more-specific inside it."""
+        return prefix in self.prefixes or prefix in self.more_specifics
+
     def apply_config(self, config: Config) -> None:
-        """Adopt a new config: keep the status of prefixes still watched, drop the others."""
+        """Adopt a new config: keep the status of prefixes still watched, drop the others.
+
+        A more-specific stays while its parent is watched (with the parent's new settings),
+        and stops being temporary once the config watches it.
+        """
         self.config = config
         old = self.prefixes
         self.prefixes = {}
@@ -97,6 +115,12 @@ class MonitorState:
             status = old.get(watch.prefix) or PrefixStatus(watch)
             status.watch = watch
             self.prefixes[watch.prefix] = status
+        temporary, self.more_specifics = self.more_specifics, {}
+        for prefix, status in temporary.items():
+            parent = self.prefixes.get(status.watch.parent or "")
+            if parent is not None and prefix not in self.prefixes:
+                status.watch = parent.watch.more_specific(prefix)
+                self.more_specifics[prefix] = status
 
     def active_alerts(self) -> list[Alert]:
         """Pending and firing alerts, most severe first, then by prefix, rule and subject."""

@@ -1,30 +1,31 @@
 """Stream updates → the RIB → findings on what RIS peers route now, and confirming fetches.
 
 The stream judges who announces a prefix and how (`STREAM_RULE_TYPES`), at once, for a
-watched prefix and for each more-specific seen inside one (a temporary target inheriting its
-parent's origins, labels and those rules; never `visibility_below`: a hijacker's /25 seen by
-few peers is no outage of yours). Radar's answers judge the rest. An alert resolves only when
-both views agree it is gone: each judgement of a watched prefix adds the other view's latest
-findings (`MonitorState.stream_findings`, `radar_findings`), and a stream view learnt before
+watched prefix and for each more-specific seen inside one (a temporary watch, see
+`more_specifics.py`). Radar's answers judge the rest, and their RPKI status re-judges the
+stream's view (`refresh`): an origin Radar calls valid is dropped by the rules that say so.
+An alert resolves only when both views agree it is gone: each judgement adds the other view's
+latest findings (`MonitorState.stream_findings`, `radar_findings`), and a stream view learnt before
 a reconnect resolves nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from monitor.core.evidence import Evidence
+from monitor.core.evidence import Evidence, StreamEvidence
 from monitor.core.finding import Finding
 from monitor.core.lifecycle import AlertEvent, Scope
 from monitor.core.rib import StreamRib
 from monitor.core.stream import StreamUpdate
-from monitor.core.stream_view import STREAM_RULE_TYPES, stream_view
+from monitor.core.stream_view import STREAM_RULE_TYPES, stream_evidence, stream_view
+from monitor.more_specifics import MoreSpecifics
 from monitor.pipeline import EventSink, policy
-from monitor.state import MonitorState
+from monitor.rules import Rule
+from monitor.state import MonitorState, PrefixStatus
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,15 @@ class StreamJudge:
     """Applies stream updates to the RIB and judges every prefix they changed."""
 
     def __init__(
-        self, state: MonitorState, rib: StreamRib, sink: EventSink, confirm: Confirm
+        self,
+        state: MonitorState,
+        rib: StreamRib,
+        sink: EventSink,
+        confirm: Confirm,
+        watches: MoreSpecifics,
     ) -> None:
         self.state = state
+        self._watches = watches
         self.rib = rib
         self._sink = sink
         self._confirm = confirm
@@ -82,46 +89,77 @@ class StreamJudge:
             self._sink(self.judge(prefix, now))
             self._confirm(prefix)
 
-    def judge(self, prefix: str, now: datetime) -> list[AlertEvent]:
-        """The stream's judgement of `prefix`, through the alert book."""
-        parent = self.rib.parent_of(prefix)
-        status = self.state.prefixes.get(parent) if parent else None
+    def judge(self, prefix: str, now: datetime, *, adopt: bool = True) -> list[AlertEvent]:
+        """The stream's judgement of `prefix`, through the alert book.
+
+        A more-specific seen for the first time becomes a temporary watch (`adopt`).
+        """
+        status = self._status(prefix, adopt)
         if status is None:
             return []
         watch = status.watch
         rules = [r for r in watch.rules if r.type in STREAM_RULE_TYPES]
-        if prefix == parent:
-            target = watch.target
-            rules = [r for r in rules if r.type != "more_specific"]
-            known = {o.origin: o.rpki for o in status.view.origins} if status.view else {}
-        else:
-            target = dataclasses.replace(watch.target, prefix=prefix, parent=parent)
-            known = {}
-        view = stream_view(self.rib, prefix, now, known)
-        findings = [f for rule in rules for f in rule.evaluate(target, view, now)]
-        self.state.stream_findings[prefix] = findings
+        findings = self._findings(status, rules, prefix, now)
         stale = prefix in self.rib.possibly_stale
         names = frozenset(r.name for r in rules)
         # What Radar still shows for this prefix keeps its alert, whatever the stream says.
         radar = [f for f in self.state.radar_findings.get(prefix, []) if f.rule in names]
         scope = Scope(prefix=prefix, rules=frozenset() if stale else names)
-        evidence = Evidence.capture(target, watch.description, view)
+        evidence = Evidence.capture(
+            watch.target, watch.description, status.view, self.evidence(prefix, watch.origins)
+        )
         return self.state.book.observe(
             scope, _union(findings, radar), evidence, now, policy(self.state.config, watch)
         )
 
+    def refresh(self, prefix: str, now: datetime) -> None:
+        """Judge `prefix`'s stream view again with what Radar just said (its RPKI status)."""
+        status = self.state.status_of(prefix)
+        if status is None or not self.rib.tracks(prefix):
+            return
+        rules = [r for r in status.watch.rules if r.type in STREAM_RULE_TYPES]
+        self._findings(status, rules, prefix, now)
+
+    def evidence(self, prefix: str, expected: frozenset[int]) -> StreamEvidence | None:
+        """What RIS peers route of `prefix` now (None while the stream never mentioned it)."""
+        return stream_evidence(self.rib, prefix, expected)
+
+    def _status(self, prefix: str, adopt: bool) -> PrefixStatus | None:
+        """`prefix`'s watch: its own, or that of the more-specific inside a watched prefix."""
+        status = self.state.status_of(prefix)
+        if status is not None or not adopt:
+            return status
+        parent = self.rib.parent_of(prefix)
+        owner = self.state.prefixes.get(parent) if parent else None
+        if owner is None or parent is None:
+            return None
+        # Past the limit of temporary watches: judged from the stream all the same.
+        return self._watches.adopt(prefix, parent) or PrefixStatus(
+            owner.watch.more_specific(prefix)
+        )
+
+    def _findings(
+        self, status: PrefixStatus, rules: list[Rule], prefix: str, now: datetime
+    ) -> list[Finding]:
+        """The stream rules on what RIS peers route now; RPKI as Radar last said."""
+        known = {o.origin: o.rpki for o in status.view.origins} if status.view else {}
+        view = stream_view(self.rib, prefix, now, known)
+        target = status.watch.target
+        findings = [f for rule in rules for f in rule.evaluate(target, view, now)]
+        self.state.stream_findings[prefix] = findings
+        return findings
+
     def forget(self, now: datetime) -> list[AlertEvent]:
-        """Drop more-specifics unseen for `forget_after`; their stream alerts resolve."""
+        """Forget more-specifics no update mentioned for `forget_after`; what Radar still
+        shows keeps its alerts, and a watch neither view showed that long is dropped."""
         config = self.state.config.stream
         if config is None:
             return []
         events: list[AlertEvent] = []
         for prefix in self.rib.forget(now, config.forget_after):
+            events += self.judge(prefix, now, adopt=False)
             self.state.stream_findings.pop(prefix, None)
-            keys = [k for k in self.state.book.alerts if k.prefix == prefix]
-            scope = Scope(prefix=prefix, rules=frozenset(k.rule for k in keys))
-            events += self.state.book.observe(scope, [], None, now, policy(self.state.config, None))
-        return events
+        return events + self._watches.expire(now, config.forget_after, self.rib.tracks)
 
 
 def _union(first: list[Finding], second: list[Finding]) -> list[Finding]:

@@ -3,7 +3,8 @@
 Built by `App` when the config has a `stream:` section. The source pushes updates to the
 judge (RIB → findings → alert book → events), asks for confirming Radar fetches through the
 scheduler, and tells the health tracker when it goes up or down or a beacon moves. `tick`
-runs once a second: the `stream-down`/`stream-stale` alerts and forgetting quiet more-specifics.
+runs once a second: the `stream-down`/`stream-stale` alerts and forgetting quiet more-specifics
+(the temporary watches in `more_specifics.py`, which the poller fetches on its cycle).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from monitor.confirm import ConfirmScheduler
 from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.core.rib import StreamRib
 from monitor.core.stream import StreamStatus, StreamUpdate
+from monitor.more_specifics import MoreSpecifics
 from monitor.pipeline import EventSink, policy
 from monitor.settings import Config, StreamConfig
 from monitor.sources.factory import make_stream
@@ -36,6 +38,7 @@ class Streaming:
         sink: EventSink,
         fetch: Callable[[str], bool],
         on_detected: Callable[[float], None] | None = None,
+        on_watches: Callable[[], None] = lambda: None,
     ) -> None:
         self.state = state
         self._sink = sink
@@ -46,7 +49,10 @@ class Streaming:
         self.rib = StreamRib(prefixes)
         self.health = StreamHealth(datetime.now(UTC))
         self.confirms = ConfirmScheduler(fetch, config.confirm_interval, state.config.source)
-        self.judge = StreamJudge(state, self.rib, self._judged, self._confirm)
+        #: More-specifics watched for a while; `on_watches` hears when they change.
+        self.watches = MoreSpecifics(state, on_watches)
+        self.judge = StreamJudge(state, self.rib, self._judged, self._confirm, self.watches)
+        self.watches.restore(a.finding for a in state.book.alerts.values())
         #: Messages by kind and malformed frames, for the metrics.
         self.updates = 0
         self.malformed = 0
@@ -125,8 +131,9 @@ class Streaming:
         self._sink(events)
 
     def _confirm(self, prefix: str) -> None:
-        # Radar is asked about watched prefixes; a more-specific is judged by the stream.
-        if prefix in self.state.prefixes:
+        # Watched prefixes and the more-specifics watched for a while; past the limit of
+        # temporary watches a more-specific is judged by the stream alone.
+        if self.state.watching(prefix):
             self.confirms.request(prefix)
 
     def _status(self, status: StreamStatus) -> None:

@@ -50,6 +50,44 @@ def origin_evidence(view: PrefixView, expected: frozenset[int]) -> tuple[OriginE
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamEvidence:
+    """What RIS peers route now (the stream's RIB): the counts behind "14 RIS peers see it"."""
+
+    #: RIS peers (collector sessions) that route the prefix now.
+    peers: int
+    #: (origin AS, RIS peers routing the prefix through it), most seen first; capped like
+    #: `Evidence.origins` (the expected origins and the `SUMMARY_ORIGINS` most seen).
+    origins: tuple[tuple[int, int], ...] = ()
+    #: One path per origin first, as for Radar: (path, "rrc00 peer 192.0.2.1").
+    sample_paths: tuple[tuple[tuple[int, ...], str], ...] = ()
+    #: The newest update the counts rest on.
+    updated: datetime | None = None
+
+    def peers_of(self, asn: int) -> int:
+        """RIS peers routing the prefix through origin `asn` now (0 if not listed)."""
+        return next((n for a, n in self.origins if a == asn), 0)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the outbox and the state database."""
+        return {
+            "peers": self.peers,
+            "origins": [list(o) for o in self.origins],
+            "sample_paths": [[list(p), c] for p, c in self.sample_paths],
+            "updated": to_jsonable(self.updated),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> StreamEvidence:
+        """The inverse of `to_json`."""
+        return cls(
+            peers=doc.get("peers", 0),
+            origins=tuple((int(a), int(n)) for a, n in doc.get("origins", ())),
+            sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
+            updated=from_jsonable_time(doc.get("updated")),
+        )
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The prefix, its origins, visibility and sample paths when the event happened."""
@@ -65,15 +103,29 @@ class Evidence:
     data_time: datetime | None = None
     #: Origins of the view not listed in `origins` (the summary is capped).
     omitted_origins: int = 0
+    #: What RIS peers route now, when the stream is on (the rest is Radar's last answer).
+    stream: StreamEvidence | None = None
     #: The omitted origins by ASN, so that `about` can add an alert's own in O(1); not stored.
     _rest: Mapping[int, OriginEvidence] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def capture(cls, target: Target, description: str, view: PrefixView | None) -> Evidence:
-        """Evidence about `target` from `view` (None: nothing known, e.g. source failures)."""
+    def capture(
+        cls,
+        target: Target,
+        description: str,
+        view: PrefixView | None,
+        stream: StreamEvidence | None = None,
+    ) -> Evidence:
+        """Evidence about `target` from Radar's `view` (None: nothing known, e.g. source
+        failures) and what RIS peers route now (`stream`, when the stream is on)."""
         expected = tuple(sorted(target.origins))
         if view is None:
-            return cls(prefix=target.prefix, description=description, expected_origins=expected)
+            return cls(
+                prefix=target.prefix,
+                description=description,
+                expected_origins=expected,
+                stream=stream,
+            )
         value, visible, total = expected_visibility(target, view)
         every = origin_evidence(view, target.origins)
         expected_seen = [o for o in every if o.expected]
@@ -96,6 +148,7 @@ class Evidence:
             sample_paths=tuple(samples),
             data_time=view.data_time,
             omitted_origins=len(rest),
+            stream=stream,
             _rest={o.asn: o for o in rest},
         )
 
@@ -125,6 +178,7 @@ class Evidence:
             "sample_paths": [[list(p), c] for p, c in self.sample_paths],
             "data_time": to_jsonable(self.data_time),
             "omitted_origins": self.omitted_origins,
+            "stream": self.stream.to_json() if self.stream else None,
         }
 
     @classmethod
@@ -141,4 +195,5 @@ class Evidence:
             sample_paths=tuple((tuple(p), c) for p, c in doc.get("sample_paths", ())),
             data_time=from_jsonable_time(doc.get("data_time")),
             omitted_origins=doc.get("omitted_origins", 0),
+            stream=StreamEvidence.from_json(doc["stream"]) if doc.get("stream") else None,
         )

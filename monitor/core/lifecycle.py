@@ -179,6 +179,11 @@ class AlertBook:
                 self._by_prefix.setdefault(key.prefix, {})[key] = None
             self._indexed = len(self.alerts)
 
+    def keys_of(self, prefix: str) -> list[AlertKey]:
+        """The keys of `prefix`'s alerts ("" for the source-wide ones), without a scan."""
+        self._index()
+        return list(self._by_prefix.get(prefix, {}))
+
     def _candidates(self, scope: Scope) -> list[AlertKey]:
         """The keys `scope` may cover: its prefix's, and the source-wide ones if it has any."""
         self._index()

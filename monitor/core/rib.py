@@ -131,6 +131,10 @@ class StreamRib:
             return False
         return True
 
+    def tracks(self, prefix: str) -> bool:
+        """Whether the stream mentioned `prefix` (until forgotten), even if all withdrew it."""
+        return prefix in self._routes
+
     def routes(self, prefix: str) -> tuple[PeerRoute, ...]:
         """Every peer's current route for `prefix`."""
         return tuple(self._routes.get(prefix, {}).values())

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 
+from monitor.core.evidence import SAMPLE_PATHS, SUMMARY_ORIGINS, StreamEvidence
 from monitor.core.observation import OriginView, PrefixView, RouteView, RpkiStatus
 from monitor.core.rib import StreamRib
 
@@ -54,4 +55,27 @@ def stream_view(
             for r in routes
         ),
         collectors=(),
+    )
+
+
+def stream_evidence(rib: StreamRib, prefix: str, expected: frozenset[int]) -> StreamEvidence | None:
+    """What RIS peers route of `prefix` now, for an alert's evidence; None if untracked."""
+    if not rib.tracks(prefix):
+        return None
+    routes = rib.routes(prefix)
+    counts = Counter(r.origin for r in routes if r.origin is not None).most_common()
+    kept = [c for c in counts if c[0] in expected] + [c for c in counts if c[0] not in expected][
+        :SUMMARY_ORIGINS
+    ]
+    samples: list[tuple[tuple[int, ...], str]] = []
+    origins: set[int | None] = set()
+    for route in routes:
+        if route.origin not in origins and len(samples) < SAMPLE_PATHS:
+            origins.add(route.origin)
+            samples.append((route.as_path, f"{route.peer.collector} peer {route.peer.address}"))
+    return StreamEvidence(
+        peers=len(routes),
+        origins=tuple(sorted(kept, key=lambda c: -c[1])),
+        sample_paths=tuple(samples),
+        updated=max((r.seen_at for r in routes), default=None),
     )

@@ -86,13 +86,22 @@ class Poller:
         self._on_first_cycle = on_first_cycle
         self._on_cycle = on_cycle
         self._first_done = False
+        #: More-specifics watched for a while: polled after the watched prefixes each cycle.
+        self._extra: list[str] = []
         self._wake = asyncio.Event()
         self._polls: dict[str, asyncio.Task[None]] = {}
 
     def replan(self, source: PrefixSource, prefixes: Sequence[str], schedule: Plan) -> None:
-        """Poll `prefixes` from `source` under `schedule` from now on, starting a fresh cycle."""
+        """Poll `prefixes` from `source` under `schedule` from now on, starting a fresh cycle.
+
+        The extra prefixes of `follow` stay (the caller follows again if they changed)."""
         self.source, self._prefixes, self.plan = source, list(prefixes), schedule
         self._wake.set()
+
+    def follow(self, extra: Sequence[str], schedule: Plan) -> None:
+        """Poll `extra` prefixes too from the next cycle on, under `schedule` (no fresh cycle:
+        temporary watches come and go with the stream, and must not restart the cycle)."""
+        self._extra, self.plan = list(extra), schedule
 
     def confirm(self, prefix: str) -> bool:
         """Poll `prefix` now, outside the cycle (the stream saw it change); False if one runs.
@@ -113,7 +122,7 @@ class Poller:
         try:
             while True:
                 slot = self.plan.slot
-                for i, prefix in enumerate(list(self._prefixes)):
+                for i, prefix in enumerate([*self._prefixes, *self._extra]):
                     await self._sleep_until(cycle_start + i * slot)
                     if self._wake.is_set():
                         break  # a reload changed the plan: start a fresh cycle now
