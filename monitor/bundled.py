@@ -1,10 +1,11 @@
-"""Files shipped inside the package: the incident timelines and the demo configuration."""
+"""Files shipped inside the package: the incident timelines, the demo's RIS Live story and the
+demo configuration."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-#: Where the timelines and the demo configuration ship (package data, see pyproject.toml).
+#: Where the timelines, the story and the demo configuration ship (package data, pyproject.toml).
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 

@@ -8,7 +8,6 @@ import ipaddress
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from monitor import __version__
 from monitor.config import config_warnings, load_config
 from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
-from monitor.demo import demo_config, print_events
+from monitor.demo import run_demo
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
 from monitor.ops.terminal import printable_output
@@ -164,26 +163,8 @@ def cmd_run(path: Path) -> int:
 
 
 def cmd_demo(port: int) -> int:
-    """The daemon on the bundled replay, state in a temporary folder, messages printed."""
-    with tempfile.TemporaryDirectory(prefix="radar-monitor-demo-") as tmp:
-        path = demo_config(Path(tmp), port)
-        config = load_config(path)
-
-        def banner() -> None:  # once the port is ours, so a bind error is not preceded by it
-            print(
-                f"radar-monitor demo: replaying {config.source.file} (reconstructed incidents, "
-                f"no network). Status page and metrics: http://127.0.0.1:{port}/  (Ctrl-C stops)",
-                flush=True,
-            )
-
-        supervisor = Supervisor(
-            path,
-            config,
-            on_events=print_events,
-            on_listening=banner,
-            listen_hint="choose another port with --port",
-        )
-        return asyncio.run(supervisor.run())
+    """The daemon on the bundled replay and RIS Live story, state in a temporary folder."""
+    return asyncio.run(run_demo(port))
 
 
 def cmd_test_notify(path: Path) -> int:

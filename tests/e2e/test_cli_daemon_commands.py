@@ -8,12 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit.daemon import http_get
+from testkit.daemon import alerts, http_get
 from testkit.receivers import Receiver, free_port
 from testkit.waiting import wait_for
 
+#: The demo's printed notification for the stream incident.
+SUB_PREFIX = "FIRING: sub-prefix-hijack 208.65.153.0/24 (AS17557)"
+
 
 def test_demo_runs_offline_serves_the_page_and_prints_notifications(tmp_path: Path) -> None:
+    """Both reconstructions: Twitter's hijack from the replayed Radar answers, then YouTube's
+    sub-prefix hijack from the demo's own RIS Live, through the real stream client."""
     port = free_port()
     out = tmp_path / "demo.out"
     with out.open("wb") as sink:
@@ -29,11 +34,30 @@ def test_demo_runs_offline_serves_the_page_and_prints_notifications(tmp_path: Pa
             assert status == 200
             assert "104.244.42.0/24" in page and "129.134.30.0/23" in page
             assert "AS8342" in out.read_text()  # the reconstructed hijacker
+            wait_for(lambda: SUB_PREFIX in out.read_text(), within=30, what="the stream incident")
+            text = out.read_text()
+            told = text.index("RIS Live (RECONSTRUCTION), 2008-02-24 18:47:00 UTC: AS17557")
+            message = text[text.index(SUB_PREFIX) :].split("\n\n")[0]
+            assert told < text.index(SUB_PREFIX)  # the reconstruction is announced first
+            assert "208.65.153.0/24, a more-specific of 208.65.152.0/22" in message
+            assert "originated by unexpected AS17557" in message
+            assert "RECONSTRUCTION" in message  # the parent's description
+            found = {(a["finding"]["rule"], a["finding"]["prefix"]): a for a in alerts(port)}
+            hijack = found["sub-prefix-hijack", "208.65.153.0/24"]["finding"]
+            assert (hijack["parent"], hijack["origin"]) == ("208.65.152.0/22", 17557)
+            status, page = http_get(port, "/")
+            assert "208.65.153.0/24, a more-specific of 208.65.152.0/22" in page
+            assert "RECONSTRUCTION of its 2008-02-24 sub-prefix hijack" in page
+            assert "on demo, reconstructed incidents" in page
+            assert 'RIS Live stream: <span class="good">connected</span>' in page
         finally:
             proc.send_signal(signal.SIGINT)
             code = proc.wait(20)
     assert code == 0
-    assert "reconstructed incidents, no network" in out.read_text()
+    text = out.read_text()
+    assert "reconstructed incidents, no network" in text
+    assert "RIS Live: a local player tells a RECONSTRUCTION of YouTube, 2008-02-24" in text
+    assert "Traceback" not in text
     assert [p.name for p in tmp_path.iterdir()] == ["demo.out"]  # state went to a temp folder
 
 
