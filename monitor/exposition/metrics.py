@@ -16,6 +16,7 @@ from monitor.core.lifecycle import AlertState
 from monitor.core.measures import expected_visibility
 from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
 from monitor.exposition.listener_metrics import ListenerMetrics
+from monitor.exposition.more_specific_metrics import MoreSpecificCollector
 from monitor.exposition.stream_metrics import StreamCollector
 from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
@@ -302,6 +303,7 @@ class Metrics:
         self._state = StateCollector(get_state)
         self.registry.register(self._state)
         self.registry.register(StreamCollector(lambda: self._state.pinned or get_state()))
+        self.registry.register(MoreSpecificCollector(lambda: self._state.pinned or get_state()))
         self._detection = Histogram(
             "radar_monitor_stream_detection_seconds",
             "From a stream frame's timestamp to the alert it fired (clocks of RIS and ours).",

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 
 from monitor import __version__
 from monitor.core.lifecycle import Alert, AlertState
-from monitor.core.measures import duration, expected_visibility, percent, prefix_links, utc_text
+from monitor.core.measures import (
+    address_key,
+    duration,
+    expected_visibility,
+    percent,
+    prefix_links,
+    utc_text,
+)
 from monitor.state import MonitorState, PrefixStatus, StreamStats
 
 
@@ -88,7 +95,9 @@ def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
     if view is None:
         visibility, origins, age = "-", "-", "-"
     else:
-        visibility = _e(percent(expected_visibility(watch.target, view)[0]))
+        # A more-specific's visibility is nobody's outage (it is not judged either).
+        seen = percent(expected_visibility(watch.target, view)[0])
+        visibility = "-" if watch.parent is not None else _e(seen)
         items = []
         for o in view.origins:
             # Without configured origins there is nothing to compare against (as in the rules).
@@ -107,8 +116,12 @@ def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
         f'<a href="{_e(url)}" rel="noreferrer">{_e(site)}</a>'
         for site, url in prefix_links(watch.prefix)
     )
+    name = _e(watch.prefix)
+    if watch.parent is not None:
+        # A temporary watch: someone's more-specific inside ours, until nobody shows it.
+        name = f'↳ {name} <span class="asname">more-specific of {_e(watch.parent)}</span>'
     return (
-        f'<tr{row_class}><td class="nowrap">{_e(watch.prefix)}<br><span class="links">{links}'
+        f'<tr{row_class}><td class="nowrap">{name}<br><span class="links">{links}'
         f"</span></td><td>{_e(watch.description)}</td>"
         f"<td>{health}</td><td>{visibility}</td><td>{origins}</td>"
         f'<td class="nowrap">{age}</td></tr>'
@@ -160,6 +173,20 @@ td.nowrap, th { white-space: nowrap; } td { font-variant-numeric: tabular-nums; 
 """
 
 
+def _with_more_specifics(state: MonitorState) -> list[PrefixStatus]:
+    """Every watched prefix, each followed by the more-specifics the stream found in it."""
+    under: dict[str, list[PrefixStatus]] = {}
+    for status in state.more_specifics.values():
+        under.setdefault(status.watch.parent or "", []).append(status)
+    rows = []
+    for status in state.prefixes.values():
+        rows.append(status)
+        rows += sorted(
+            under.get(status.watch.prefix, []), key=lambda s: address_key(s.watch.prefix)
+        )
+    return rows
+
+
 def status_page(state: MonitorState, now: datetime) -> str:
     """The whole page: daemon problems, alerts (what to act on) first, then every prefix."""
     problems = []
@@ -189,7 +216,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
     )
     prefixes = _table(
         ["prefix", "description", "data", "expected visibility", "origins", "data age"],
-        (_prefix_row(s, now, worst.get(s.watch.prefix)) for s in state.prefixes.values()),
+        (_prefix_row(s, now, worst.get(s.watch.prefix)) for s in _with_more_specifics(state)),
         "No prefixes configured.",
     )
     notices = "".join(f'<p class="problem">{_e(p)}</p>' for p in problems)

@@ -75,6 +75,7 @@ def make_app(
     app.router.add_get("/healthz", pages.healthz)
     app.router.add_get("/readyz", pages.readyz)
     app.router.add_get("/api/v1/alerts", pages.alerts)
+    app.router.add_get("/api/v1/prefixes", pages.prefixes)
     return app
 
 
@@ -198,6 +199,12 @@ class _Pages:
         body = await asyncio.to_thread(_alerts_json, alerts)
         return web.Response(text=body, content_type="application/json")
 
+    async def prefixes(self, request: web.Request) -> web.Response:
+        """Watched prefixes and the more-specifics found in them (`parent` names theirs)."""
+        snapshot = self._get_state().snapshot()
+        body = await asyncio.to_thread(_prefixes_json, snapshot)
+        return web.Response(text=body, content_type="application/json")
+
     async def status(self, request: web.Request) -> web.Response:
         """The human status page."""
         snapshot = self._get_state().snapshot()
@@ -208,3 +215,32 @@ class _Pages:
 def _alerts_json(alerts: list[Alert]) -> str:
     """The API document (alerts are immutable, so a thread may encode them)."""
     return json.dumps({"alerts": [{**a.to_json(), "key": list(a.key)} for a in alerts]})
+
+
+def _prefixes_json(state: MonitorState) -> str:
+    """The prefixes document: what is watched, how it was last seen, and why it is watched."""
+    statuses = [*state.prefixes.values(), *state.more_specifics.values()]
+    return json.dumps(
+        {
+            "prefixes": [
+                {
+                    "prefix": s.watch.prefix,
+                    "parent": s.watch.parent,
+                    "description": s.watch.description,
+                    "origins": sorted(s.watch.origins),
+                    "last_success": s.last_success,
+                    "error": s.error,
+                    "observed_origins": [
+                        {
+                            "origin": o.origin,
+                            "rpki": o.rpki.value,
+                            "visible_peers": o.visible_peers,
+                            "total_peers": o.total_peers,
+                        }
+                        for o in (s.view.origins if s.view else ())
+                    ],
+                }
+                for s in statuses
+            ]
+        }
+    )

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor.core.evidence import Evidence, OriginEvidence
+from monitor.core.evidence import Evidence, OriginEvidence, StreamEvidence
 from monitor.core.finding import Severity
 from monitor.core.lifecycle import Alert, AlertEvent, EventKind
 from monitor.core.measures import address_key, duration, percent, prefix_links, seen_by, utc_text
@@ -167,6 +167,9 @@ def _single_body(event: AlertEvent) -> str:
     ]
     if event.kind is EventKind.RESOLVED:
         lines.append(f"Resolved: {utc_text(alert.resolved_at or event.at)}")
+        why = resolution_reason(alert)
+        if why:
+            lines.append(f"Why resolved: {why}")
     if finding.labels:
         labels = ", ".join(
             f"{neutralise(k, 40)}={neutralise(v, 80)}" for k, v in sorted(finding.labels.items())
@@ -178,6 +181,22 @@ def _single_body(event: AlertEvent) -> str:
         lines.append("")
         lines += [f"{site}: {url}" for site, url in prefix_links(finding.prefix)]
     return "\n".join(lines)
+
+
+def resolution_reason(alert: Alert) -> str:
+    """Why an origin's alert resolved while the origin still routes the prefix, or "".
+
+    A stream-only finding fires before Radar's RPKI status is known; an origin Radar then
+    reports valid was authorised by the prefix's holder (a scrubbing provider, say).
+    """
+    finding, evidence = alert.finding, alert.evidence
+    seen = evidence.origin(finding.origin) if evidence and finding.origin is not None else None
+    if seen is None or seen.rpki != "valid" or not seen.visible_peers:
+        return ""
+    return (
+        f"Radar reports AS{seen.asn} as RPKI valid for {neutralise(finding.prefix or '', 60)}, "
+        "so the prefix's holder authorised it"
+    )
 
 
 def origin_line(origin: OriginEvidence) -> str:
@@ -208,8 +227,10 @@ def _evidence_lines(evidence: Evidence) -> list[str]:
             seen = evidence.origin(asn)
             expected.append(_origin_label(seen) if seen else f"AS{asn} (not seen)")
         lines.append(f"Expected origins: {', '.join(expected)}")
+    if evidence.stream is not None:
+        lines.append(_stream_line(evidence.stream))
     if evidence.origins:
-        lines.append("Observed origins:")
+        lines.append("Observed origins (Radar):")
         lines += [f"  {origin_line(o)}" for o in evidence.origins]
         if evidence.omitted_origins:
             lines.append(f"  … and {evidence.omitted_origins} more, less visible, origins")
@@ -220,14 +241,23 @@ def _evidence_lines(evidence: Evidence) -> list[str]:
             f"Visibility through expected origins: {percent(evidence.visibility)} "
             f"({evidence.visible_peers}/{evidence.total_peers} peers)"
         )
-    if evidence.sample_paths:
-        lines.append("Sample AS paths:")
-        for path, collector in evidence.sample_paths[:PATH_SAMPLES]:
+    paths = evidence.sample_paths or (evidence.stream.sample_paths if evidence.stream else ())
+    if paths:
+        lines.append("Sample AS paths:" if evidence.sample_paths else "Sample AS paths (RIS Live):")
+        for path, collector in paths[:PATH_SAMPLES]:
             hops = " ".join(str(asn) for asn in path) or "(empty)"
             lines.append(f"  {hops} (via {neutralise(collector, 60)})")
     if evidence.data_time is not None:
         lines.append(f"Radar data time: {utc_text(evidence.data_time)}")
     return lines
+
+
+def _stream_line(stream: StreamEvidence) -> str:
+    """`RIS Live now: 17 RIS peers route it: AS666 via 14, AS64500 via 3 (update 12:00:03 UTC)`."""
+    origins = ", ".join(f"AS{asn} via {n}" for asn, n in stream.origins)
+    head = f"RIS Live now: {stream.peers} RIS peers route it"
+    when = f" (last update {utc_text(stream.updated)})" if stream.updated else ""
+    return f"{head}: {origins}{when}" if origins else f"{head}{when}"
 
 
 def _counts(events: Iterable[AlertEvent]) -> str:
@@ -302,6 +332,8 @@ def _line(event: AlertEvent, with_link: bool = False) -> str:
         f"{_status(event)} [{finding.severity.value.upper()}] "
         f"{_what(event.alert, with_name=True)}: {neutralise(finding.message, LINE_MESSAGE_LIMIT)}"
     )
+    if event.kind is EventKind.RESOLVED and resolution_reason(event.alert):
+        line += " (RPKI valid per Radar: authorised by the holder)"
     links = prefix_links(finding.prefix) if with_link and finding.prefix else []
     return f"{line}\n  {links[0][1]}" if links else line
 

@@ -73,6 +73,6 @@ def test_a_message_says_how_many_origins_it_left_out() -> None:
         judgement.scope, judgement.findings, judgement.evidence, NOW, Policy()
     )
     _, body = render([first])
-    assert "Observed origins:" in body
+    assert "Observed origins (Radar):" in body
     # The summary's ten, plus the alert's own (AS100000, among the least visible).
     assert f"  … and {150 - SUMMARY_ORIGINS - 1} more, less visible, origins" in body

@@ -186,7 +186,7 @@ def test_small_group_shows_every_alert_in_full() -> None:
         "192.0.2.0/24 203.0.113.0/24 198.51.100.0/24 AS666 (unexpected-origin)"
     )
     assert "RESOLVED after 1h2m: unexpected-origin 198.51.100.0/24 (AS666 EVIL-NET)" in body
-    assert body.count("Observed origins:") == 3
+    assert body.count("Observed origins (Radar):") == 3
     assert body.count("Sample AS paths:") == 3
     assert "Radar: https://radar.cloudflare.com/routing/prefix/203.0.113.0/24" in body
 
