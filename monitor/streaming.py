@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from monitor.confirm import ConfirmScheduler
 from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.core.rib import StreamRib
-from monitor.core.stream import StreamStatus, StreamUpdate
+from monitor.core.stream import PeerRoute, PeerWithdrawal, StreamStatus, StreamUpdate
 from monitor.more_specifics import MoreSpecifics
 from monitor.pipeline import EventSink, policy
 from monitor.settings import Config, StreamConfig
@@ -115,10 +115,13 @@ class Streaming:
         self.updates += 1
         if not self.judge.pending:
             self._frame_time = None  # the last batch was judged: a new one starts
-        for seen in (*(r.seen_at for r in update.routes), *(w.seen_at for w in update.withdrawals)):
-            # The oldest frame of the batch being gathered: detection is timed from it.
-            if self._frame_time is None or seen < self._frame_time:
-                self._frame_time = seen
+        # The oldest frame of the batch being gathered: detection is timed from it.
+        oldest = self._frame_time
+        items: tuple[PeerRoute | PeerWithdrawal, ...] = (*update.routes, *update.withdrawals)
+        for item in items:
+            if oldest is None or item.seen_at < oldest:
+                oldest = item.seen_at
+        self._frame_time = oldest
         self.judge.observe(update)
 
     def _judged(self, events: list[AlertEvent]) -> None:

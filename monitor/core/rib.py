@@ -87,48 +87,48 @@ class StreamRib:
     def apply(self, update: StreamUpdate) -> set[str]:
         """Take in one update; returns the tracked prefixes whose routes changed."""
         changed: set[str] = set()
+        tracked, last_seen, stale = self._routes, self._last_seen, self.possibly_stale
         for route in update.routes:
-            if self._keep(route.prefix, route.peer):
-                kept = self._routes.setdefault(route.prefix, {})
-                same = kept.get(route.peer)
-                if same is not None and same.as_path == route.as_path:
-                    kept[route.peer] = route  # a repeat: fresher, but nothing to judge
-                    self._last_seen[route.prefix] = route.seen_at
-                    self.possibly_stale.discard(route.prefix)
+            prefix, peer = route.prefix, route.peer
+            kept = tracked.get(prefix)
+            if kept is None:
+                if not self._admit(prefix):
                     continue
-                self._count += route.peer not in kept
-                kept[route.peer] = route
-                self._last_seen[route.prefix] = route.seen_at
-                self.possibly_stale.discard(route.prefix)
-                changed.add(route.prefix)
+                kept = tracked[prefix] = {}
+            same = kept.get(peer)
+            if same is None:
+                if len(kept) >= self.max_peers or self._count >= self.max_routes:
+                    self.refused += 1
+                    continue
+                self._count += 1
+            kept[peer] = route  # a repeat too: fresher, though nothing to judge
+            last_seen[prefix] = route.seen_at
+            stale.discard(prefix)
+            if same is None or same.as_path != route.as_path:
+                changed.add(prefix)
         for withdrawal in update.withdrawals:
-            routes = self._routes.get(withdrawal.prefix)
+            routes = tracked.get(withdrawal.prefix)
             if routes is not None and routes.pop(withdrawal.peer, None) is not None:
                 self._count -= 1
-                self._last_seen[withdrawal.prefix] = withdrawal.seen_at
+                last_seen[withdrawal.prefix] = withdrawal.seen_at
                 changed.add(withdrawal.prefix)
         return changed
 
-    def _keep(self, prefix: str, peer: Peer) -> bool:
-        routes = self._routes.get(prefix)
-        if routes is None:
-            parent = self.parent_of(prefix)
-            if parent is None:
-                return False  # outside everything watched: a subscription not ours
-            more_specific = prefix not in self._watched
-            if more_specific and len(self._more_specifics) >= self.max_prefixes:
-                self.refused += 1
-                return False
-            if self._count >= self.max_routes:
-                self.refused += 1
-                return False
-            self._parents[prefix] = parent
-            if more_specific:
-                self._more_specifics.add(prefix)
-            return True
-        if peer not in routes and (len(routes) >= self.max_peers or self._count >= self.max_routes):
+    def _admit(self, prefix: str) -> bool:
+        """Whether to start tracking `prefix` (inside a watched prefix, within the bounds)."""
+        parent = self.parent_of(prefix)
+        if parent is None:
+            return False  # outside everything watched: a subscription not ours
+        more_specific = prefix not in self._watched
+        if more_specific and len(self._more_specifics) >= self.max_prefixes:
             self.refused += 1
             return False
+        if self._count >= self.max_routes:
+            self.refused += 1
+            return False
+        self._parents[prefix] = parent
+        if more_specific:
+            self._more_specifics.add(prefix)
         return True
 
     def tracks(self, prefix: str) -> bool:

@@ -3,12 +3,18 @@
 A polling source answers "who sees this prefix, counted over every peer". A stream says, one
 peer at a time, "this peer now routes this prefix over this path" or "no longer routes it".
 Sources turn their frames into these; nothing past a source knows RIS Live's JSON.
+
+A stream makes a route, a withdrawal and an update for every frame, tens of thousands a
+second: those are frozen msgspec structs rather than dataclasses (ten times cheaper to build,
+and left out of the garbage collector's scans, as the RIB holds hundreds of thousands).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +25,17 @@ class Peer:
     collector: str
     address: str
     asn: int = field(compare=False)
+    #: Its hash, computed once: every route the RIB takes in looks its peer up.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.collector, self.address)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
-@dataclass(frozen=True, slots=True)
-class PeerRoute:
+class PeerRoute(msgspec.Struct, frozen=True, gc=False):
     """`peer` announced `prefix` over `as_path` (collector side first, origin last) at `seen_at`.
 
     An AS_SET is flattened into the path in its sorted order; `origin` is None when the path
@@ -36,8 +49,7 @@ class PeerRoute:
     seen_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class PeerWithdrawal:
+class PeerWithdrawal(msgspec.Struct, frozen=True, gc=False):
     """`peer` withdrew `prefix` at `seen_at`."""
 
     prefix: str
@@ -45,8 +57,7 @@ class PeerWithdrawal:
     seen_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class StreamUpdate:
+class StreamUpdate(msgspec.Struct, frozen=True, gc=False):
     """Everything one stream message said: announcements and withdrawals of one peer."""
 
     routes: tuple[PeerRoute, ...]

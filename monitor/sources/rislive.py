@@ -35,7 +35,7 @@ import aiohttp
 
 from monitor import __version__
 from monitor.core.measures import normalise_prefix
-from monitor.core.stream import StreamStatus, StreamUpdate
+from monitor.core.stream import PeerRoute, PeerWithdrawal, StreamStatus, StreamUpdate
 from monitor.ops.proxy import proxy_for
 from monitor.ops.throttle import Throttled
 from monitor.ops.waiting import until_set
@@ -323,23 +323,38 @@ class RisLiveSource:
 
     def _update(self, update: StreamUpdate, received: float) -> None:
         """Beacons go to the canary (and on, only if watched too); the rest to `on_update`."""
+        beacons = self._beacons
+        # Nearly every update is about no beacon: look without building anything.
+        items: tuple[PeerRoute | PeerWithdrawal, ...] = (*update.routes, *update.withdrawals)
+        for item in items:
+            if item.prefix in beacons:
+                update = self._canary(update)
+                break
+        if update.routes or update.withdrawals:
+            try:
+                self._on_update(update, received)
+            except Exception as exc:  # as in `_call`, spelt out: this runs for every frame
+                self._callback_failed(exc)
+
+    def _canary(self, update: StreamUpdate) -> StreamUpdate:
+        """Tell the canary that beacons moved; the update without the beacons not watched."""
         beacons, only = self._beacons, self._canary_only
         moved = [r.seen_at for r in update.routes if r.prefix in beacons]
         moved += [w.seen_at for w in update.withdrawals if w.prefix in beacons]
-        if moved:
-            self._call(self._on_canary, max(moved))
-            update = StreamUpdate(
-                tuple(r for r in update.routes if r.prefix not in only),
-                tuple(w for w in update.withdrawals if w.prefix not in only),
-            )
-        if update.routes or update.withdrawals:
-            self._call(self._on_update, update, received)
+        self._call(self._on_canary, max(moved))
+        return StreamUpdate(
+            tuple(r for r in update.routes if r.prefix not in only),
+            tuple(w for w in update.withdrawals if w.prefix not in only),
+        )
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         try:
             callback(*args)
         except Exception as exc:  # a bug past the source must not end the stream
-            self._callback_log(f"RIS Live: a stream callback failed: {type(exc).__name__}: {exc}")
+            self._callback_failed(exc)
+
+    def _callback_failed(self, exc: Exception) -> None:
+        self._callback_log(f"RIS Live: a stream callback failed: {type(exc).__name__}: {exc}")
 
     def _up(self) -> None:
         self._connected, self._connected_at = True, time.monotonic()

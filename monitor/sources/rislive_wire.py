@@ -7,10 +7,13 @@ or a number, float timestamps. Everything is bounded: a frame of more than `MAX_
 more than `MAX_PREFIXES` prefixes, a path of more than `MAX_PATH` hops, an ASN outside 32 bits
 or a text field longer than `MAX_TEXT` characters is a `FrameError`, with a short reason.
 
-Decoding is one msgspec pass over the envelope (the `data` kept raw) and one over `data` into
-a typed struct; unknown fields (`community`, `raw`, `aggregator`, …) are skipped unread.
-Prefixes, peer addresses and peers are normalised through bounded caches, since a stream
-repeats the same few thousand of them.
+The common frame, a typed `ris_message` whose path has no AS_SET (or a `pong`), is decoded in
+one msgspec pass straight into typed structs; unknown fields (`community`, `raw`,
+`aggregator`, …) are skipped unread. Anything else, or anything that fails there, takes the
+careful path: one pass over the envelope (`data` kept raw), one over `data`, and errors that
+name the place. Both accept the same frames and give the same result. Prefixes, peers, paths
+and timestamps go through bounded caches, since a stream repeats the same few thousand of
+them: the RIB then holds one copy of each.
 """
 
 from __future__ import annotations
@@ -92,17 +95,34 @@ class _Announcement(msgspec.Struct, gc=False):
     prefixes: _Prefixes | None = None
 
 
-class _RisData(msgspec.Struct, gc=False):
+class _UpdateData(msgspec.Struct, gc=False):
     timestamp: Annotated[float, msgspec.Meta(ge=0, le=MAX_TIMESTAMP)] | None = None
     peer: _Text | None = None
     peer_asn: _Asn | _Text | None = None
     host: _Text | None = None
     type: _Text | None = None
-    path: Annotated[list[_Asn | _AsSet], msgspec.Meta(max_length=MAX_PATH)] | None = None
     announcements: Annotated[list[_Announcement], msgspec.Meta(max_length=MAX_PREFIXES)] | None = (
         None
     )
     withdrawals: _Prefixes | None = None
+
+
+class _RisData(_UpdateData, gc=False):
+    path: Annotated[list[_Asn | _AsSet], msgspec.Meta(max_length=MAX_PATH)] | None = None
+
+
+class _PlainRisData(_UpdateData, gc=False):
+    """A `ris_message` whose path is plain AS numbers (no AS_SET): nearly every one."""
+
+    path: Annotated[tuple[_Asn, ...], msgspec.Meta(max_length=MAX_PATH)] | None = None
+
+
+class _RisMessageFrame(msgspec.Struct, tag="ris_message", tag_field="type", gc=False):
+    data: _PlainRisData
+
+
+class _PongFrame(msgspec.Struct, tag="pong", tag_field="type", gc=False):
+    pass
 
 
 class _ErrorData(msgspec.Struct, gc=False):
@@ -118,14 +138,29 @@ class _SubscribeOkData(msgspec.Struct, gc=False):
     prefix: _Text | _Prefixes | None = None
 
 
+_COMMON = msgspec.json.Decoder(_RisMessageFrame | _PongFrame)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _RIS_DATA = msgspec.json.Decoder(_RisData)
 _ERROR_DATA = msgspec.json.Decoder(_ErrorData)
 _SUBSCRIBE_OK_DATA = msgspec.json.Decoder(_SubscribeOkData)
+_PONG = Pong()
 
 
 def decode_frame(frame: str | bytes) -> Message:
     """The message in one WebSocket text frame; FrameError if it is not a valid frame."""
+    # A character is at most 4 bytes of UTF-8: a text this short is within the limit.
+    if len(frame) <= (MAX_FRAME_BYTES if isinstance(frame, bytes) else MAX_FRAME_BYTES // 4):
+        try:
+            common = _COMMON.decode(frame)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeError):
+            pass  # not the common frame: the careful path says what it is
+        else:
+            return _ris_message(common.data) if type(common) is _RisMessageFrame else _PONG
+    return _decode_carefully(frame)
+
+
+def _decode_carefully(frame: str | bytes) -> Message:
+    """Any frame, in two passes (the envelope, then `data`), errors naming the place."""
     raw = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError(f"frame of {len(raw)} bytes, above the {MAX_FRAME_BYTES}-byte limit")
@@ -134,7 +169,7 @@ def decode_frame(frame: str | bytes) -> Message:
     if kind == "ris_message":
         return _ris_message(_decode(_RIS_DATA, data, "$.data"))
     if kind == "pong":
-        return Pong()
+        return _PONG
     if kind == "ris_error":
         return _ris_error(_decode(_ERROR_DATA, data, "$.data") if data else _ErrorData())
     if kind == "ris_subscribe_ok":
@@ -163,27 +198,35 @@ def _decode(decoder: msgspec.json.Decoder[T], raw: bytes | msgspec.Raw, where: s
         raise FrameError(f"not JSON: {exc}"[:200]) from None
 
 
-def _ris_message(data: _RisData) -> StreamUpdate | Ignored:
+def _ris_message(data: _RisData | _PlainRisData) -> StreamUpdate | Ignored:
     kind = data.type
-    if kind is None:
-        if not data.announcements and not data.withdrawals:
-            return Ignored("ris_message without a type")
-    elif kind.upper() != "UPDATE":
-        return Ignored(f"ris_message of type {kind!r}")
-    if data.timestamp is None or data.peer is None or data.peer_asn is None or data.host is None:
+    if kind != "UPDATE":
+        if kind is None:
+            if not data.announcements and not data.withdrawals:
+                return Ignored("ris_message without a type")
+        elif kind.upper() != "UPDATE":
+            return Ignored(f"ris_message of type {kind!r}")
+    timestamp, address, raw_asn, host = data.timestamp, data.peer, data.peer_asn, data.host
+    if timestamp is None or address is None or raw_asn is None or host is None:
         missing = [
             name
             for name in ("timestamp", "peer", "peer_asn", "host")
             if getattr(data, name) is None
         ]
         raise FrameError(f"UPDATE without {', '.join(missing)}")
-    announced = [a.prefixes or () for a in data.announcements or ()]
-    withdrawn = data.withdrawals or ()
+    announcements, withdrawn = data.announcements or (), data.withdrawals or ()
+    if len(announcements) == 1 and not withdrawn:
+        first = announcements[0].prefixes
+        if first is not None and len(first) == 1:  # nearly every frame: one prefix announced
+            peer, seen_at = _peer(host, address, raw_asn), _time(timestamp)
+            as_path, origin = _path(data.path or ())
+            route = PeerRoute(_prefix(first[0]), peer, as_path, origin, seen_at)
+            return StreamUpdate((route,), ())
+    announced = [a.prefixes or () for a in announcements]
     count = sum(map(len, announced)) + len(withdrawn)
     if count > MAX_PREFIXES:
         raise FrameError(f"UPDATE with {count} prefixes, above the limit of {MAX_PREFIXES}")
-    peer = _peer(data.host, data.peer, _peer_asn(data.peer_asn))
-    seen_at = datetime.fromtimestamp(data.timestamp, UTC)
+    peer, seen_at = _peer(host, address, raw_asn), _time(timestamp)
     as_path, origin = _path(data.path or ())
     routes: dict[str, PeerRoute] = {}
     for prefixes in announced:  # one entry per next hop, often with the same prefixes
@@ -197,20 +240,24 @@ def _ris_message(data: _RisData) -> StreamUpdate | Ignored:
 
 def _path(path: Sequence[int | list[int]]) -> tuple[tuple[int, ...], int | None]:
     """The path with AS_SETs flattened in sorted order, and its origin (None after a set)."""
-    if all(type(hop) is int for hop in path):
-        hops = cast(tuple[int, ...], tuple(path))
-    else:
-        flat: list[int] = []
-        for hop in path:
-            if isinstance(hop, int):
-                flat.append(hop)
-            else:
-                flat.extend(sorted(set(hop)))
-        hops = tuple(flat)
-        if len(hops) > MAX_PATH:
-            raise FrameError(f"AS path of {len(hops)} hops, above the limit of {MAX_PATH}")
+    if type(path) is tuple:  # decoded as plain AS numbers
+        return _plain_path(cast(tuple[int, ...], path))
+    flat: list[int] = []
+    for hop in path:
+        if isinstance(hop, int):
+            flat.append(hop)
+        else:
+            flat.extend(sorted(set(hop)))
+    if len(flat) > MAX_PATH:
+        raise FrameError(f"AS path of {len(flat)} hops, above the limit of {MAX_PATH}")
     last = path[-1] if path else None
-    return hops, (last if isinstance(last, int) else None)
+    return _plain_path(tuple(flat))[0], (last if isinstance(last, int) else None)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _plain_path(hops: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
+    """One copy of each path, and its origin: thousands of routes share a few hundred paths."""
+    return hops, (hops[-1] if hops else None)
 
 
 def _peer_asn(raw: int | str) -> int:
@@ -234,8 +281,10 @@ def _prefix(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def _peer(host: str, address: str, asn: int) -> Peer:
-    """The peer, with its collector and address normalised (`rrc25.ripe.net` → `rrc25`)."""
+def _peer(host: str, address: str, raw_asn: int | str) -> Peer:
+    """The peer, with its AS checked and its collector and address normalised
+    (`rrc25.ripe.net` → `rrc25`)."""
+    asn = _peer_asn(raw_asn)
     try:
         canonical = str(ipaddress.ip_address(address)) if "%" not in address else ""
     except ValueError:
@@ -246,6 +295,12 @@ def _peer(host: str, address: str, asn: int) -> Peer:
     if not collector:
         raise FrameError("UPDATE with an empty host")
     return Peer(collector, canonical, asn)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _time(timestamp: float) -> datetime:
+    """The frame's time (frames that arrive together share one, and then one datetime)."""
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _ris_error(data: _ErrorData) -> RisError:
