@@ -73,7 +73,7 @@ def test_a_sighup_changes_the_subscriptions_on_the_open_socket(
     changes = [(s.kind, s.prefix) for s in connection.log[subscribed:]]
     assert changes == [("ris_unsubscribe", A), ("ris_subscribe", C)]
     assert metric(port, "radar_monitor_stream_reconnects_total") == 0
-    assert "RIS Live connected" in daemon.log and daemon.log.count("RIS Live connected") == 1
+    assert daemon.log.count("RIS Live connected") == 1
 
     # AS666 takes A, then C, then a beacon moves: A's frames no longer reach the daemon, C's
     # page at once.
