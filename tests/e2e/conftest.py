@@ -1,6 +1,6 @@
 """The end-to-end lane: every test here is marked `e2e`. Its fixtures serve daemons that run as
-subprocesses: the fake Radar and notification endpoints on loops of their own, and the daemon
-processes, closed (and checked for leaked secrets) after each test."""
+subprocesses: the fake Radar, the fake RIS Live and notification endpoints on loops of their
+own, and the daemon processes, closed (and checked for leaked secrets) after each test."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from testkit.daemon import DaemonProcess
 from testkit.fakeradar import FakeRadar
+from testkit.fakerislive import FakeRisLive
 from testkit.receivers import LoopThread, Mailbox, Receiver, SmtpServer
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +28,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def fake() -> Iterator[FakeRadar]:
     """A fresh fake Radar (every prefix seen by nobody until set) in a thread of its own."""
     with FakeRadar() as server:
+        yield server
+
+
+@pytest.fixture
+def ris() -> Iterator[FakeRisLive]:
+    """A fake RIS Live (nothing announced until a test plays it) in a thread of its own."""
+    with FakeRisLive() as server:
         yield server
 
 

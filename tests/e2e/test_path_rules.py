@@ -1,6 +1,7 @@
 """The path rules on the real daemon: a leak through a new upstream and a detour pages on-call
 from Radar's own paths, keyed by upstream, and resolves; an unexpected origin RPKI says the
-holder authorised (a scrubbing provider) stays quiet unless a rule includes it."""
+holder authorised (a scrubbing provider) stays quiet unless a rule includes it. The same leak
+played on the RIS Live stream pages within seconds, long before the next poll."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from testkit.answers import OriginSpec, encode, make_answer
 from testkit.config import FAST_POLLING, daemon_yaml, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric, texts
 from testkit.fakeradar import FakeRadar
+from testkit.fakerislive import FakeRisLive
 from testkit.receivers import Receiver, free_port
+from testkit.rislive_timelines import peer_addresses, phase, play, upstream_leak
 from testkit.waiting import wait_for
 from tests.incidents import CLEAN, VICTIM
 
 OWNER, LEAKER, SCRUBBER = 64501, 64999, 64510
+#: VICTIM as watched: its own origin, reached through AS174 and AS3356 only.
+WATCHED_VICTIM = (
+    f"{{prefix: {VICTIM}, origins: [{OWNER}], rules: {{new-upstream: {{upstreams: [174, 3356]}}}}}}"
+)
 RULES = [
     "{name: new-upstream, type: upstream, severity: critical}",
     "{name: detour, type: as_path, severity: warning, max_length: 5, min_peers: 3}",
@@ -49,7 +56,7 @@ def test_a_leak_through_a_new_upstream_pages_per_upstream_and_resolves(
     port = free_port()
     prefixes = [
         f"{{prefix: {CLEAN}, origins: [64500], rules: {{detour: false}}}}",
-        f"{{prefix: {VICTIM}, origins: [{OWNER}], rules: {{new-upstream: {{upstreams: [174, 3356]}}}}}}",
+        WATCHED_VICTIM,
     ]
     text = daemon_yaml(
         fake.base_url,
@@ -100,4 +107,48 @@ def test_a_leak_through_a_new_upstream_pages_per_upstream_and_resolves(
     )
     assert ("unexpected-origin", CLEAN, str(SCRUBBER)) not in firing(port)
     assert "Traceback" not in daemon.log
+    assert daemon.stop() == 0
+
+
+def test_a_leak_on_the_stream_pages_within_seconds_and_resolves_when_the_routes_are_back(
+    tmp_path: Path,
+    fake: FakeRadar,
+    ris: FakeRisLive,
+    receiver: Receiver,
+    daemons: list[DaemonProcess],
+) -> None:
+    fake.set_prefix(VICTIM, body=victim(leaked=0))  # Radar sees no leak throughout
+    port = free_port()
+    text = daemon_yaml(
+        fake.base_url,
+        [WATCHED_VICTIM],
+        RULES[:1],
+        source={"interval": "10m", "retries": 0},  # anything seen in the test is the stream's
+        notifications=[
+            "group_wait: 0.2s",
+            f'channels: [{{name: hook, url: "{receiver.url("h")}"}}]',
+        ],
+        port=port,
+        state=tmp_path / "state.db",
+    )
+    text += f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
+    daemon = launch(daemons, tmp_path, write_config(tmp_path, text))
+    wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
+    leak = upstream_leak(VICTIM, OWNER, LEAKER, peer_addresses(6), leaking=4)
+    play(ris, phase(leak, "before"))
+    wait_for(lambda: metric(port, "radar_monitor_stream_updates_total") == 6, what="routes")
+    assert firing(port) == {}  # through the allowed upstreams only
+
+    play(ris, phase(leak, "onset"))
+    leak_key = ("new-upstream", VICTIM, str(LEAKER))
+    wait_for(lambda: leak_key in firing(port), within=5, what="the leak from the stream")
+    finding = firing(port)[leak_key]["finding"]
+    assert (finding["upstream"], finding["value"]) == (LEAKER, 4)
+    assert f"upstream AS{LEAKER} of AS{OWNER} on 4 of 6 paths" in finding["message"]
+    wait_for(lambda: receiver.at("h"), what="the page")
+    assert f"new-upstream {VICTIM} (upstream AS{LEAKER})" in texts(receiver, "h")[0]
+
+    play(ris, phase(leak, "end"))
+    wait_for(lambda: firing(port) == {}, what="the leak to resolve")
+    wait_for(lambda: "RESOLVED" in texts(receiver, "h")[-1], what="the resolution")
     assert daemon.stop() == 0

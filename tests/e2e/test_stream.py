@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from testkit.config import UNEXPECTED_ORIGIN, daemon_yaml, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
 from testkit.receivers import Receiver, free_port
+from testkit.rislive_timelines import exact_prefix_hijack, phase, play, sub_prefix_hijack
 from testkit.waiting import wait_for
 from tests.incidents import VICTIM, VICTIM_ORIGINS
 
 PEERS = ("192.0.2.1", "192.0.2.2", "192.0.2.3")
-
-
-@pytest.fixture
-def ris() -> Iterator[FakeRisLive]:
-    """A fake RIS Live on a thread of its own, for a daemon process to stream from."""
-    with FakeRisLive() as server:
-        yield server
 
 
 SUB_PREFIX = "{name: sub-prefix, type: more_specific, severity: critical}"
@@ -64,29 +55,25 @@ def test_a_hijack_between_two_polls_is_caught_from_the_stream_in_seconds(
     wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
     polled = len(fake.requests)
 
-    for peer in PEERS:
-        ris.announce(VICTIM, [3356, 666], peer=peer)
-    wait_for(lambda: receiver.at("hook"), what="the stream's hijack alert")
-    message = receiver.at("hook")[0].doc
-    assert "unexpected-origin" in message["title"] and "AS666" in message["title"]
-    # Radar is asked to confirm at once, out of the cycle, and its clean answer does not
-    # resolve what the stream still sees.
-    wait_for(lambda: len(fake.requests) > polled, what="the confirming fetch")
-    firing = {(a["finding"]["rule"], a["finding"]["origin"]) for a in alerts(port)}
-    assert ("unexpected-origin", 666) in firing
+    # AS666 takes the prefix for 3 s, well inside the 10-minute poll interval.
+    began = play(ris, exact_prefix_hijack(VICTIM, 666, PEERS, lasting=3.0))
+    wait_for(lambda: alerts(port) == [], what="the resolution")
+    wait_for(lambda: "RESOLVED" in receiver.at("hook")[-1].doc["title"], what="RESOLVED")
+    [paged, resolved] = receiver.at("hook")
+    assert "unexpected-origin" in paged.doc["title"] and "AS666" in paged.doc["title"]
+    # Paged while the hijack lasted, and it resolved only once the hijacker withdrew: Radar's
+    # confirming fetch, asked for at once, out of the cycle, did not resolve what the stream
+    # still saw with its clean answer.
+    assert began["onset"] < paged.at < began["end"] < resolved.at
+    confirming = [r.at for r in fake.requests[polled:] if r.prefix == VICTIM]
+    assert confirming and began["onset"] < confirming[0] < began["end"]
     # The stream's metrics are copied once a second.
-    wait_for(lambda: metric(port, "radar_monitor_stream_updates_total") == 3, what="the metric")
+    wait_for(lambda: metric(port, "radar_monitor_stream_updates_total") == 6, what="the metric")
     assert metric(port, "radar_monitor_stream_connected") == 1
-    assert (metric(port, 'radar_monitor_stream_confirmations_total{outcome="done"}') or 0) >= 1
+    assert (metric(port, 'radar_monitor_stream_confirmations_total{outcome="done"}') or 0) >= 2
     # One alert fired from the stream, timed from its frame (well inside a minute).
     assert metric(port, "radar_monitor_stream_detection_seconds_count") == 1
     assert metric(port, 'radar_monitor_stream_detection_seconds_bucket{le="30.0"}') == 1
-
-    # The hijacker withdraws: the stream and Radar agree it is gone, so it resolves.
-    for peer in PEERS:
-        ris.withdraw(VICTIM, peer=peer)
-    wait_for(lambda: alerts(port) == [], what="the resolution")
-    wait_for(lambda: "RESOLVED" in receiver.at("hook")[-1].doc["title"], what="RESOLVED")
     assert daemon.stop() == 0
 
 
@@ -103,8 +90,8 @@ def test_a_sub_prefix_hijack_invisible_to_an_exact_prefix_poll_pages_from_the_st
     daemon = launch(daemons, tmp_path, config)
     wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
     sub = VICTIM.replace("/24", "/25")
-    for peer in PEERS:
-        ris.announce(sub, [3356, 666], peer=peer)
+    hijack = sub_prefix_hijack(VICTIM, 666, PEERS)
+    play(ris, phase(hijack, "onset"))
     wait_for(lambda: receiver.at("hook"), what="the sub-prefix hijack alert")
     # The /25 inherits the parent's rules: the sub-prefix rule and who may originate it.
     found = {a["finding"]["rule"]: a["finding"] for a in alerts(port)}
@@ -113,8 +100,7 @@ def test_a_sub_prefix_hijack_invisible_to_an_exact_prefix_poll_pages_from_the_st
     assert found["sub-prefix"]["origin"] == 666
     assert sub in receiver.at("hook")[0].doc["title"]
     wait_for(lambda: metric(port, "radar_monitor_stream_more_specifics") == 1, what="tracked")
-    for peer in PEERS:
-        ris.withdraw(sub, peer=peer)
+    play(ris, phase(hijack, "end"))
     wait_for(lambda: alerts(port) == [], what="the resolution")
     assert daemon.stop() == 0
 
