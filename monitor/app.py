@@ -27,7 +27,7 @@ from monitor.sinks.outbox import Outbox
 from monitor.sinks.store import Store
 from monitor.sources.base import PrefixSource
 from monitor.sources.factory import configured_token, make_source
-from monitor.sources.polling import Poller, plan
+from monitor.sources.polling import Plan, Poller, plan
 from monitor.state import MonitorState
 from monitor.streaming import Streaming
 from monitor.validate import ConfigError
@@ -91,13 +91,14 @@ class App:
         self.pipeline.stream = streaming.judge
         return streaming
 
-    def _follow_more_specifics(self) -> None:
-        """The temporary watches changed: poll them on the cycle, within the budget."""
+    def _follow_more_specifics(self) -> Plan:
+        """Poll the temporary watches on the cycle too, within the budget; the new plan."""
         config = self.state.config
         extra = sorted(self.state.more_specifics)
         schedule = plan(config.source, len(config.prefixes) + len(extra))
         self.state.effective_interval = schedule.effective_interval
         self.poller.follow(extra, schedule)
+        return schedule
 
     def _notifier(self, config: Config) -> Notifier:
         notifier = Notifier(
@@ -234,13 +235,10 @@ class App:
                 log.info("dropping alert %s: its prefix or rule is no longer configured", key)
                 self.state.book.alerts.pop(key)
                 self.state.book.dirty.add(key)
-        extra = sorted(self.state.more_specifics)
-        schedule = plan(config.source, len(config.prefixes) + len(extra))
-        self.state.effective_interval = schedule.effective_interval
+        schedule = self._follow_more_specifics()
         self.state.reload_ok = True
         self.state.reload_time = time.time()
         self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
-        self.poller.follow(extra, schedule)
         await self._reload_stream(old, config)
         self.persist()
         log.info("configuration reloaded: %s", schedule.describe(config.source))

@@ -33,7 +33,7 @@ class MoreSpecifics:
     def __init__(
         self,
         state: MonitorState,
-        on_change: Callable[[], None],
+        on_change: Callable[[], object],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.state = state
@@ -80,7 +80,7 @@ class MoreSpecifics:
         self, now: datetime, after: float, tracked: Callable[[str], bool]
     ) -> list[AlertEvent]:
         """Drop the watches neither the stream (`tracked`) nor Radar showed for `after` s."""
-        cutoff = self._clock() - after
+        cutoff = now.timestamp() - after
         gone = [
             prefix
             for prefix, status in self.state.more_specifics.items()

@@ -104,6 +104,12 @@ def merge_findings(judgements: Iterable[Judgement]) -> list[Finding]:
     return list(merged.values())
 
 
+def union(first: list[Finding], second: list[Finding]) -> list[Finding]:
+    """Both views' findings of a prefix, one per alert key (the first view's wins)."""
+    held = {f.key for f in first}
+    return [*first, *(f for f in second if f.key not in held)]
+
+
 def policy(config: Config, watch: PrefixConfig | None) -> Policy:
     """The lifecycle settings for `watch`'s rules (None: only what every alert shares)."""
     n = config.notifications
@@ -144,8 +150,7 @@ class Pipeline:
                 )
             # What the stream still sees keeps its alert: both views must agree it is gone.
             stream = self.state.stream_findings.get(prefix, [])
-            held = {f.key for f in judgement.findings}
-            judgement.findings.extend(f for f in stream if f.key not in held)
+            judgement = dataclasses.replace(judgement, findings=union(judgement.findings, stream))
         events = self.state.book.observe(
             judgement.scope,
             judgement.findings,

@@ -23,7 +23,7 @@ from monitor.core.rib import StreamRib
 from monitor.core.stream import StreamUpdate
 from monitor.core.stream_view import STREAM_RULE_TYPES, stream_evidence, stream_view
 from monitor.more_specifics import MoreSpecifics
-from monitor.pipeline import EventSink, policy
+from monitor.pipeline import EventSink, policy, union
 from monitor.rules import Rule
 from monitor.state import MonitorState, PrefixStatus
 
@@ -98,8 +98,7 @@ class StreamJudge:
         if status is None:
             return []
         watch = status.watch
-        rules = [r for r in watch.rules if r.type in STREAM_RULE_TYPES]
-        findings = self._findings(status, rules, prefix, now)
+        rules, findings = self._findings(status, now)
         stale = prefix in self.rib.possibly_stale
         names = frozenset(r.name for r in rules)
         # What Radar still shows for this prefix keeps its alert, whatever the stream says.
@@ -109,16 +108,14 @@ class StreamJudge:
             watch.target, watch.description, status.view, self.evidence(prefix, watch.origins)
         )
         return self.state.book.observe(
-            scope, _union(findings, radar), evidence, now, policy(self.state.config, watch)
+            scope, union(findings, radar), evidence, now, policy(self.state.config, watch)
         )
 
     def refresh(self, prefix: str, now: datetime) -> None:
         """Judge `prefix`'s stream view again with what Radar just said (its RPKI status)."""
         status = self.state.status_of(prefix)
-        if status is None or not self.rib.tracks(prefix):
-            return
-        rules = [r for r in status.watch.rules if r.type in STREAM_RULE_TYPES]
-        self._findings(status, rules, prefix, now)
+        if status is not None and self.rib.tracks(prefix):
+            self._findings(status, now)
 
     def evidence(self, prefix: str, expected: frozenset[int]) -> StreamEvidence | None:
         """What RIS peers route of `prefix` now (None while the stream never mentioned it)."""
@@ -138,16 +135,16 @@ class StreamJudge:
             owner.watch.more_specific(prefix)
         )
 
-    def _findings(
-        self, status: PrefixStatus, rules: list[Rule], prefix: str, now: datetime
-    ) -> list[Finding]:
-        """The stream rules on what RIS peers route now; RPKI as Radar last said."""
+    def _findings(self, status: PrefixStatus, now: datetime) -> tuple[list[Rule], list[Finding]]:
+        """The stream's rules of the watch, and their findings on what RIS peers route now
+        (RPKI as Radar last said), kept as the stream's side of the prefix."""
+        watch = status.watch
+        rules = [r for r in watch.rules if r.type in STREAM_RULE_TYPES]
         known = {o.origin: o.rpki for o in status.view.origins} if status.view else {}
-        view = stream_view(self.rib, prefix, now, known)
-        target = status.watch.target
-        findings = [f for rule in rules for f in rule.evaluate(target, view, now)]
-        self.state.stream_findings[prefix] = findings
-        return findings
+        view = stream_view(self.rib, watch.prefix, now, known)
+        findings = [f for rule in rules for f in rule.evaluate(watch.target, view, now)]
+        self.state.stream_findings[watch.prefix] = findings
+        return rules, findings
 
     def forget(self, now: datetime) -> list[AlertEvent]:
         """Forget more-specifics no update mentioned for `forget_after`; what Radar still
@@ -160,10 +157,3 @@ class StreamJudge:
             events += self.judge(prefix, now, adopt=False)
             self.state.stream_findings.pop(prefix, None)
         return events + self._watches.expire(now, config.forget_after, self.rib.tracks)
-
-
-def _union(first: list[Finding], second: list[Finding]) -> list[Finding]:
-    """Both lists' findings, one per alert key (the first list's wins)."""
-    merged = {f.key: f for f in second}
-    merged.update({f.key: f for f in first})
-    return list(merged.values())

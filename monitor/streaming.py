@@ -38,7 +38,7 @@ class Streaming:
         sink: EventSink,
         fetch: Callable[[str], bool],
         on_detected: Callable[[float], None] | None = None,
-        on_watches: Callable[[], None] = lambda: None,
+        on_watches: Callable[[], object] = lambda: None,
     ) -> None:
         self.state = state
         self._sink = sink

@@ -4,10 +4,7 @@ under its parent in the API, the metrics and the status page, and RPKI valid res
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from testkit.answers import OriginSpec
 from testkit.daemon import DaemonProcess, alerts, http_get, launch, metric
@@ -21,19 +18,31 @@ from tests.incidents import VICTIM, VICTIM_ORIGINS
 SUB = VICTIM.replace("/24", "/25")
 
 
-@pytest.fixture
-def ris() -> Iterator[FakeRisLive]:
-    """A fake RIS Live on a thread of its own."""
-    with FakeRisLive() as server:
-        yield server
-
-
 def get(port: int, path: str) -> str:
     return http_get(port, path)[1]
 
 
 def radar_asked(fake: FakeRadar, prefix: str) -> int:
     return sum(1 for r in fake.requests if r.prefix == prefix)
+
+
+def announce_sub(
+    tmp: Path,
+    fake: FakeRadar,
+    ris: FakeRisLive,
+    receiver: Receiver,
+    daemons: list[DaemonProcess],
+    origin: int,
+) -> tuple[DaemonProcess, int]:
+    """A daemon watching VICTIM (healthy in Radar), and its /25 announced by `origin` on
+    the stream by every peer; returns the daemon and its HTTP port."""
+    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
+    config = stream_config(tmp, fake, ris, receiver)
+    daemon = launch(daemons, tmp, config)
+    wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
+    for peer in PEERS:
+        ris.announce(SUB, [3356, origin], peer=peer)
+    return daemon, port_of(config)
 
 
 def test_a_more_specific_is_confirmed_by_radar_and_shown_under_its_parent(
@@ -43,15 +52,9 @@ def test_a_more_specific_is_confirmed_by_radar_and_shown_under_its_parent(
     receiver: Receiver,
     daemons: list[DaemonProcess],
 ) -> None:
-    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
     # Radar sees the hijacker's /25 too, RPKI invalid: a sub-prefix hijack both views agree on.
     fake.set_prefix(SUB, (OriginSpec(666, rpki="invalid", ratio=0.4),), n_routes=40)
-    config = stream_config(tmp_path, fake, ris, receiver)
-    port = port_of(config)
-    daemon = launch(daemons, tmp_path, config)
-    wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
-    for peer in PEERS:
-        ris.announce(SUB, [3356, 666], peer=peer)
+    daemon, port = announce_sub(tmp_path, fake, ris, receiver, daemons, 666)
     wait_for(lambda: receiver.at("hook"), what="the sub-prefix hijack alert")
     # The stream's alert did not wait for Radar, and Radar was asked about the /25 at once
     # (polling is every 10 minutes: this fetch is the confirmation).
@@ -84,15 +87,9 @@ def test_an_origin_radar_reports_rpki_valid_resolves_the_stream_alert_and_says_w
     receiver: Receiver,
     daemons: list[DaemonProcess],
 ) -> None:
-    fake.set_prefix(VICTIM, VICTIM_ORIGINS, n_routes=100)
     # A scrubbing provider announcing the /25 with the holder's ROA: RPKI valid.
     fake.set_prefix(SUB, (OriginSpec(64999, rpki="valid", ratio=0.9),), n_routes=40)
-    config = stream_config(tmp_path, fake, ris, receiver)
-    port = port_of(config)
-    daemon = launch(daemons, tmp_path, config)
-    wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
-    for peer in PEERS:
-        ris.announce(SUB, [3356, 64999], peer=peer)
+    daemon, port = announce_sub(tmp_path, fake, ris, receiver, daemons, 64999)
 
     def resolved() -> list[str]:
         return [m.doc["message"] for m in receiver.at("hook") if "RESOLVED" in m.doc["message"]]
