@@ -50,6 +50,9 @@ class StreamStats:
     routes_refused: int = 0
     confirms_done: int = 0
     confirms_dropped: int = 0
+    #: Messages by kind (`MESSAGE_KINDS`) and subscriptions by state (`SUBSCRIPTION_STATES`).
+    messages: dict[str, int] = field(default_factory=dict)
+    subscriptions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

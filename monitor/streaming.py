@@ -98,6 +98,7 @@ class Streaming:
 
     def _publish(self) -> None:
         health, rib = self.health, self.rib
+        counts = self.source.counts()
         self.state.stream = StreamStats(
             connected=health.connected,
             down_reason="" if health.connected else health.reason,
@@ -109,6 +110,8 @@ class Streaming:
             routes_refused=rib.refused,
             confirms_done=self.confirms.done,
             confirms_dropped=self.confirms.dropped,
+            messages=counts.messages,
+            subscriptions=counts.subscriptions,
         )
 
     def _update(self, update: StreamUpdate, received: float) -> None:
@@ -125,7 +128,14 @@ class Streaming:
         self.judge.observe(update)
 
     def _judged(self, events: list[AlertEvent]) -> None:
-        """The judge's events go on; each alert the stream fired is timed from its frame."""
+        """The judge's events go on; each alert the stream fired is timed from its frame.
+
+        A judgement without events is not passed on: the sink would write the state database
+        for each of the thousands of prefixes a busy second changes. What such a judgement
+        changed in the alert book is written with the next events or tick (within a second).
+        """
+        if not events:
+            return
         if self._on_detected is not None and self._frame_time is not None:
             now = datetime.now(UTC)
             for event in events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -74,6 +75,11 @@ class Supervisor:
             self._on_listening()
         app.start_notifier()
         app.start_stream()
+        # What startup made (modules, the config, the restored alerts) lives as long as the
+        # process: out of the collector's way, a full collection no longer stalls the loop for
+        # all of it (200 ms with 10,000 prefixes), only for what came since.
+        gc.collect()
+        gc.freeze()
         background = [
             asyncio.create_task(self._watchdog(), name="watchdog"),
             asyncio.create_task(self._measure_lag(), name="loop lag"),

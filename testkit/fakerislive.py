@@ -12,7 +12,9 @@ nobody subscribed. It answers `ping` with `pong`, acknowledges subscriptions tha
 (`ris_subscribe_ok` echoing the subscription, after `ack_delay` seconds), and records every
 subscription per connection. Faults: `drop()` every connection, `stall()` them (nothing is sent
 and nothing answered, WebSocket pings included unless told otherwise), `send_malformed()`,
-`refuse()` new connections (HTTP 503 to the upgrade) until `refuse(False)`.
+`refuse()` new connections (HTTP 503 to the upgrade) until `refuse(False)`. For benchmarks,
+`flood()` writes frames made in advance straight to the sockets, unfiltered, as fast as the
+client reads them or at a given rate.
 
 Every public method may be called from any thread: changes are handed to the server's loop,
 in call order; records are read under a lock, as copies.
@@ -21,6 +23,7 @@ in call order; records are read under a lock, as copies.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import socket
@@ -47,11 +50,14 @@ from testkit.rislive_frames import (
     malformed_frames,
     ris_error,
     subscribe_ok,
+    websocket_frame,
     withdrawal,
 )
 from testkit.threaded import ThreadedServer
 
 WS_PATH = "/v1/ws/"
+#: Bytes `flood` leaves unsent in a socket's buffer before it waits for the client.
+FLOOD_BUFFER = 1 << 20
 
 
 @dataclass
@@ -188,6 +194,26 @@ class FakeRisLive(ThreadedServer):
             raise ValueError(f"not a prefix: {prefix!r}")
         self._later(lambda: self._deliver(text, about))
 
+    def flood(
+        self,
+        frames: Sequence[str],
+        *,
+        rate: float | None = None,
+        repeat: int = 1,
+        chunk: int = 500,
+    ) -> concurrent.futures.Future[float]:
+        """Write `frames`, `repeat` times over, to every open connection, `chunk` at a time, as
+        fast as the client takes them or `rate` a second; the future gives the seconds it took.
+        Nothing is filtered: `frames` should be about what the connections subscribed."""
+        blobs = [
+            b"".join(websocket_frame(f) for f in frames[i : i + chunk])
+            for i in range(0, len(frames), chunk)
+        ]
+        if self._loop is None:
+            raise RuntimeError("FakeRisLive is not running")
+        flood = self._flood(blobs * repeat, chunk / rate if rate else 0.0)
+        return asyncio.run_coroutine_threadsafe(flood, self._loop)
+
     def send_malformed(self, count: int = 1) -> None:
         """Send `count` malformed frames (each a different kind of wrong) to every connection."""
         kinds = malformed_frames()
@@ -252,6 +278,19 @@ class FakeRisLive(ThreadedServer):
         for conn in list(self._open.values()):
             if not conn.stalled and (about is None or conn.subs.wants(about)):
                 conn.outbox.put_nowait(text)
+
+    async def _flood(self, blobs: list[bytes], every: float) -> float:
+        started = time.monotonic()
+        transports = [c.request.transport for c in self._open.values() if not c.stalled]
+        for i, blob in enumerate(blobs):
+            await asyncio.sleep(max(0.0, started + i * every - time.monotonic()))
+            for transport in transports:
+                if transport is not None and not transport.is_closing():
+                    transport.write(blob)  # whole frames: nothing else writes mid-frame
+                    # The client reads slower: wait for it (a bare transport has no drain).
+                    while transport.get_write_buffer_size() > FLOOD_BUFFER:  # noqa: ASYNC110
+                        await asyncio.sleep(0.001)
+        return time.monotonic() - started
 
     def _drop(self) -> None:
         for conn in list(self._open.values()):

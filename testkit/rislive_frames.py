@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -113,6 +114,34 @@ PONG: dict[str, Any] = {"type": "pong", "data": None}
 def encode(frame: dict[str, Any]) -> str:
     """The frame as the text of one WebSocket message."""
     return json.dumps(frame, separators=(",", ":"))
+
+
+def websocket_frame(text: str) -> bytes:
+    """`text` as the bytes of one unmasked WebSocket text message (what a server writes)."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+def churn(prefixes: Sequence[str], count: int, *, seed: int = 7) -> list[str]:
+    """`count` UPDATE frames for benchmarks, each announcing one of `prefixes` from one of 300
+    peer addresses on 25 collectors over one of 12 paths to AS64500, or in one frame in twenty
+    to a hijacker's AS666."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        origin = 666 if i % 20 == 0 else 64500
+        path = [rng.choice((174, 3356, 1299, 6939)), rng.choice((2914, 6453, 3257)), origin]
+        peer = f"192.0.{rng.randrange(2)}.{rng.randrange(150)}"
+        frame = announcement(rng.choice(prefixes), path, peer=peer, collector=f"rrc{i % 25:02d}")
+        out.append(encode(frame))
+    return out
 
 
 def malformed_frames() -> tuple[str, ...]:

@@ -64,6 +64,21 @@ class StreamUpdate(msgspec.Struct, frozen=True, gc=False):
     withdrawals: tuple[PeerWithdrawal, ...]
 
 
+#: What a stream's messages were, the label values of the messages metric (a closed set).
+MESSAGE_KINDS = ("update", "subscribe_ok", "pong", "error", "ignored", "malformed")
+#: Where a stream's subscriptions stand: sent and acknowledged, sent and not acknowledged yet,
+#: not sent yet (paced), or left out above the source's limit.
+SUBSCRIPTION_STATES = ("active", "waiting", "queued", "left_out")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """A stream source's tallies: messages by kind since start, subscriptions by state now."""
+
+    messages: dict[str, int]
+    subscriptions: dict[str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class StreamStatus:
     """The stream connected or went down at `at`; `reason` says why it went down."""

@@ -2,6 +2,10 @@
 
 radar_monitor_stream_connected 1.0
 radar_monitor_stream_updates_total 12345.0
+radar_monitor_stream_messages_total{type="update"} 12345.0
+radar_monitor_stream_messages_total{type="pong"} 40.0
+radar_monitor_stream_subscriptions{state="active"} 10006.0
+radar_monitor_stream_subscriptions{state="queued"} 0.0
 radar_monitor_stream_malformed_frames_total 0.0
 radar_monitor_stream_reconnects_total 2.0
 radar_monitor_stream_last_canary_timestamp_seconds 1.79588085e+09
@@ -57,6 +61,25 @@ class StreamCollector(Collector):
         )
         for name, documentation, value in counters:
             yield CounterMetricFamily(name, documentation, value=value)
+        messages = CounterMetricFamily(
+            "radar_monitor_stream_messages",
+            "Stream messages received, by type: update, subscribe_ok, pong, error, ignored "
+            "(other RIS message types and non-UPDATE BGP messages), malformed.",
+            labels=["type"],
+        )
+        for kind, count in stats.messages.items():
+            messages.add_metric([kind], count)
+        yield messages
+        subscriptions = GaugeMetricFamily(
+            "radar_monitor_stream_subscriptions",
+            "Stream subscriptions (beacons included) by state: active (sent, acknowledged or "
+            "no longer waited for), waiting (sent, not acknowledged yet), queued (paced, not "
+            "sent yet), left_out (over the limit of 10,000 watched prefixes).",
+            labels=["state"],
+        )
+        for state, count in stats.subscriptions.items():
+            subscriptions.add_metric([state], count)
+        yield subscriptions
         if stats.last_canary is not None:
             yield GaugeMetricFamily(
                 "radar_monitor_stream_last_canary_timestamp_seconds",

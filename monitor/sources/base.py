@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
 from monitor.core.observation import ErrorKind, Observation, PrefixView
+from monitor.core.stream import StreamCounts
 
 
 class SourceError(Exception):
@@ -108,6 +109,10 @@ class StreamSource(Protocol):
 
     async def close(self) -> None:
         """Stop streaming."""
+        ...
+
+    def counts(self) -> StreamCounts:
+        """Messages by kind since start and subscriptions by state now."""
         ...
 
 

@@ -170,6 +170,17 @@ class Subscriptions:
         for prefix in prefixes:
             self._in_flight.pop(prefix, None)
 
+    def counts(self) -> dict[str, int]:
+        """Subscriptions by state (`SUBSCRIPTION_STATES`), beacons included."""
+        queued = sum(1 for kind, _ in self._pending if kind == "ris_subscribe")
+        waiting = sum(1 for p in self._in_flight if p in self._sent)
+        return {
+            "active": len(self._sent) - waiting,
+            "waiting": waiting,
+            "queued": queued,
+            "left_out": self.left_out,
+        }
+
     def slow_down(self) -> None:
         """Halve the rate (not below `Pace.min_rate`): RIS Live dropped us while subscribing."""
         self.rate = max(self.pace.min_rate, self.rate / 2)

@@ -70,6 +70,10 @@ def test_a_hijack_between_two_polls_is_caught_from_the_stream_in_seconds(
     # The stream's metrics are copied once a second.
     wait_for(lambda: metric(port, "radar_monitor_stream_updates_total") == 6, what="the metric")
     assert metric(port, "radar_monitor_stream_connected") == 1
+    assert metric(port, 'radar_monitor_stream_messages_total{type="update"}') == 6
+    # The watched prefix and the six beacons, all acknowledged.
+    assert metric(port, 'radar_monitor_stream_subscriptions{state="active"}') == 7
+    assert metric(port, 'radar_monitor_stream_subscriptions{state="queued"}') == 0
     assert (metric(port, 'radar_monitor_stream_confirmations_total{outcome="done"}') or 0) >= 2
     # One alert fired from the stream, timed from its frame (well inside a minute).
     assert metric(port, "radar_monitor_stream_detection_seconds_count") == 1

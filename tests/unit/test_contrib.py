@@ -69,4 +69,6 @@ def test_the_stream_row_has_a_panel_for_each_fact_the_issue_lists() -> None:
         "radar_monitor_stream_last_canary_timestamp_seconds",
         "radar_monitor_stream_more_specifics",
         "radar_monitor_stream_confirmations_total",
+        "radar_monitor_stream_messages_total",
+        "radar_monitor_stream_subscriptions",
     }

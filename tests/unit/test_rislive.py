@@ -232,6 +232,27 @@ async def test_ris_errors_are_reported_and_logged(
     assert len(ris.connections) == 1
 
 
+async def test_every_message_is_counted_by_kind_and_subscriptions_by_state(
+    ris: FakeRisLive,
+) -> None:
+    timing = replace(FAST, ping_interval=0.1)
+    async with streaming(ris, timing=timing) as (source, seen):
+        # Before the socket is open nothing is subscribed, nor queued for it.
+        assert set(source.counts().subscriptions.values()) == {0}
+        await subscribed(ris, 0, everything())
+        await until(lambda: ris.connections[0].pings >= 2)
+        ris.send_malformed(3)
+        ris.send(ris_error("Client is too slow"))
+        ris.send({"type": "ris_rrc_list", "data": ["rrc00"]})
+        ris.announce("192.0.2.0/24", [64496])
+        await until(lambda: seen.routes and source.counts().messages["ignored"] == 1)
+        counts = source.counts()
+    messages = counts.messages
+    assert (messages["update"], messages["malformed"], messages["error"]) == (1, 3, 1)
+    assert messages["subscribe_ok"] == 9 and messages["pong"] >= 2
+    assert counts.subscriptions == {"active": 9, "waiting": 0, "queued": 0, "left_out": 0}
+
+
 async def test_a_frame_above_one_mebibyte_closes_the_socket_and_it_reconnects(
     ris: FakeRisLive,
 ) -> None:

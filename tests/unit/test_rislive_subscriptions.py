@@ -109,6 +109,14 @@ def test_settled_once_everything_is_sent_and_acknowledged() -> None:
     assert subs.settled and subs.wait_time() is None
 
 
+def test_counts_say_how_many_are_active_waiting_queued_and_left_out() -> None:
+    subs, _ = started(Pace(window=4, rate=1000), watched=WATCHED)
+    assert subs.counts() == {"active": 0, "waiting": 0, "queued": 22, "left_out": 0}
+    sent = drain(subs)
+    subs.acknowledged((sent[0].prefix,))
+    assert subs.counts() == {"active": 1, "waiting": 3, "queued": 18, "left_out": 0}
+
+
 def test_changing_the_watch_list_unsubscribes_what_went_and_subscribes_what_came() -> None:
     subs, _ = started(Pace(window=100, rate=1000), watched=WATCHED[:3])
     subs.acknowledged(tuple(c.prefix for c in drain(subs)))
@@ -164,4 +172,5 @@ def test_at_most_ten_thousand_watched_prefixes() -> None:
     many = [f"10.{i // 256}.{i % 256}.0/24" for i in range(MAX_WATCHED + 5)]
     subs = Subscriptions(many, BEACONS)
     assert len(subs.watched) == MAX_WATCHED and subs.left_out == 5
+    assert subs.counts()["left_out"] == 5
     assert len(subs.wanted) == MAX_WATCHED + len(BEACONS)
