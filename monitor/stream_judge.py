@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 #: Changed prefixes wait this long to be judged together (a burst of frames, one judgement).
 JUDGE_DELAY = 0.02
+#: Under a flood the wait grows with the last batch (20 ms per 100 prefixes judged), up to
+#: this: a batch of thousands of distinct prefixes in 20 ms is a flood, in which judging each
+#: prefix once per 20 ms costs more than the frames themselves.
+MAX_JUDGE_DELAY = 0.25
+_PREFIXES_PER_DELAY = 100
 #: Asks for a confirming Radar fetch of one exact prefix.
 Confirm = Callable[[str], None]
 
@@ -53,13 +58,20 @@ class StreamJudge:
         self._confirm = confirm
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_batch = 0
+
+    @property
+    def delay(self) -> float:
+        """Seconds the next batch waits: `JUDGE_DELAY`, longer after a large batch."""
+        return min(MAX_JUDGE_DELAY, JUDGE_DELAY * max(1.0, self._last_batch / _PREFIXES_PER_DELAY))
 
     def observe(self, update: StreamUpdate) -> None:
-        """Take in one update; its prefixes are judged together within `JUDGE_DELAY`.
+        """Take in one update; its prefixes are judged together within `delay`.
 
         A busy prefix changes many times a second (one frame per peer); judging it once per
         batch keeps the cost per frame at the RIB's, not at the rules' (which read every
-        peer's route), and costs at most `JUDGE_DELAY` of detection time.
+        peer's route), and costs at most `delay` of detection time (20 ms, and at most
+        `MAX_JUDGE_DELAY` under a flood).
         """
         changed = self.rib.apply(update)
         if not changed:
@@ -67,7 +79,7 @@ class StreamJudge:
         self._dirty |= changed
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(JUDGE_DELAY, self.flush)
+            self._flush_handle = loop.call_later(self.delay, self.flush)
 
     def close(self) -> None:
         """Drop the batch still waiting (the daemon stops)."""
@@ -81,10 +93,13 @@ class StreamJudge:
         return self._flush_handle is not None
 
     def flush(self, now: datetime | None = None) -> None:
-        """Judge and confirm every prefix changed since the last flush."""
-        self._flush_handle = None
+        """Judge and confirm every prefix changed since the last flush (now, if called)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()  # harmless if it is the timer running this
+            self._flush_handle = None
         now = now or datetime.now(UTC)
         dirty, self._dirty = self._dirty, set()
+        self._last_batch = len(dirty)
         for prefix in sorted(dirty):
             self._sink(self.judge(prefix, now))
             self._confirm(prefix)
