@@ -104,8 +104,7 @@ class Supervisor:
         return 0
 
     async def _announce_ready(self) -> None:
-        await self.app.ready.wait()
-        systemd.notify_ready(self.app.status_line())
+        await systemd.notify_ready_when(self.app.ready, self.app.status_line)
         log.info("first cycle complete: %s", self.app.status_line())
 
     async def _tick(self) -> None:

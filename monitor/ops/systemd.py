@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pathlib
 import socket
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,26 @@ def notify(*fields: str) -> bool:
 def notify_ready(status: str) -> None:
     """Tell systemd start-up (or a reload) is complete, with a status line."""
     notify("READY=1", f"STATUS={status}")
+
+
+#: While start-up lasts, the start timeout is extended this often, each time by three times as
+#: long: the first cycle is spread over the interval (10 minutes, say), far past systemd's
+#: default 90 s `TimeoutStartSec`, yet a daemon that hangs is still stopped within a minute.
+EXTEND_EVERY = 20.0
+
+
+async def notify_ready_when(
+    ready: asyncio.Event, status: Callable[[], str], every: float = EXTEND_EVERY
+) -> None:
+    """Send READY=1 once `ready` is set; until then, extend systemd's start timeout."""
+    while True:
+        try:
+            await asyncio.wait_for(ready.wait(), every)
+        except TimeoutError:
+            notify(f"EXTEND_TIMEOUT_USEC={int(every * 3 * 1e6)}", f"STATUS={status()}")
+        else:
+            notify_ready(status())
+            return
 
 
 def notify_reloading() -> None:

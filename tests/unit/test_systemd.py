@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -70,6 +71,19 @@ def test_notify_sends_fields_as_one_datagram(notify_socket: socket.socket) -> No
 def test_notify_ready_sends_ready_and_status(notify_socket: socket.socket) -> None:
     systemd.notify_ready("watching 3 prefixes")
     assert received(notify_socket) == "READY=1\nSTATUS=watching 3 prefixes"
+
+
+async def test_start_up_longer_than_the_start_timeout_extends_it_until_ready(
+    notify_socket: socket.socket,
+) -> None:
+    ready = asyncio.Event()
+    waiting = asyncio.create_task(systemd.notify_ready_when(ready, lambda: "first cycle", 0.05))
+    await asyncio.sleep(0.12)
+    ready.set()
+    await waiting
+    messages = [received(notify_socket) for _ in range(3)]
+    extend = "EXTEND_TIMEOUT_USEC=150000\nSTATUS=first cycle"
+    assert messages == [extend, extend, "READY=1\nSTATUS=first cycle"]
 
 
 def test_notify_reloading_sends_monotonic_timestamp(notify_socket: socket.socket) -> None:
