@@ -139,7 +139,9 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), ERRORS)
+# Ids from the messages: the texts hold a hash with a random salt, and xdist workers must
+# collect the same ids.
+@pytest.mark.parametrize(("text", "message"), ERRORS, ids=[message for _, message in ERRORS])
 def test_errors_name_the_file_and_key(pki: Path, tmp_path: Path, text: str, message: str) -> None:
     text = text.replace("CERT", "DIR/server.pem").replace("KEY", "DIR/server.key")
     path = tmp_path / "web.yml"
