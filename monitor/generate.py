@@ -2,7 +2,7 @@
 
 BGPalerter's `generate -a ASN` for people moving over. One pfx2as and one moas request per AS
 (what it originates, and which of those prefixes others originate too), and one realtime
-request per AS for its name (`meta.asn_info`, the only Radar BGP answer that names ASes).
+request per AS for its name (`meta.asn_info`: pfx2as and moas name no AS).
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ EVERY ANSWER THEY SERVE IS SYNTHETIC: origins, prefixes, peer counts and times a
 set, in the documented shapes. `GET /radar/bgp/routes/pfx2as` (by `origin=ASN` or `prefix=P`)
 answers `result {meta {data_time, query_time, total_peers}, prefix_origins[] {origin,
 peer_count, prefix, rpki_validation}}` (radar-api-notes.md, "Other Radar BGP endpoints");
-`GET /radar/bgp/routes/moas` (by `origin=ASN`) answers `result {meta {data_time, query_time,
-total_peers}, moas[] {origins[] {origin, peer_count, rpki_validation}, prefix}}`, as Cloudflare's
-API reference gives it ("Get Multi-Origin AS (MOAS) prefixes",
+`GET /radar/bgp/routes/moas` (by `origin=ASN` or `prefix=P`) answers `result {meta {data_time,
+query_time, total_peers}, moas[] {origins[] {origin, peer_count, rpki_validation}, prefix}}`, as
+Cloudflare's API reference gives it ("Get Multi-Origin AS (MOAS) prefixes",
 https://developers.cloudflare.com/api/resources/radar/subresources/bgp/subresources/routes/methods/moas).
 Neither endpoint documents `page`/`per_page`, so neither answer is paged.
 
@@ -131,8 +131,9 @@ class FakeRoutes:
             ]
         )
 
-    def moas_answer(self, origin: int) -> Any:
-        """The SYNTHETIC moas envelope: prefixes of `origin` that another AS originates too."""
+    def moas_answer(self, *, origin: int | None = None, prefix: str | None = None) -> Any:
+        """The SYNTHETIC moas envelope: the prefixes of `origin` (or `prefix` itself) that more
+        than one AS originates."""
         by_prefix: dict[str, list[Announcement]] = {}
         for a in self._all():
             by_prefix.setdefault(_canonical(a.prefix), []).append(a)
@@ -145,7 +146,8 @@ class FakeRoutes:
                 "prefix": group[0].prefix,
             }
             for group in by_prefix.values()
-            if len({a.origin for a in group}) > 1 and any(a.origin == origin for a in group)
+            if len({a.origin for a in group}) > 1
+            and (any(a.origin == origin for a in group) or _same(group[0].prefix, prefix or ""))
         ]
         return self._envelope(moas=moas)
 
@@ -155,8 +157,10 @@ class FakeRoutes:
     def _envelope(self, **listed: Any) -> Any:
         now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
         data_time = self.data_time or now - timedelta(hours=2)
+        if data_time.tzinfo is not None:  # naive UTC, as Radar writes its times
+            data_time = data_time.astimezone(UTC).replace(tzinfo=None)
         meta = {
-            "data_time": data_time.replace(tzinfo=None).isoformat(),
+            "data_time": data_time.isoformat(),
             "query_time": now.isoformat(),
             "total_peers": self.total_peers,
         }
@@ -200,10 +204,14 @@ class FakeRoutes:
             if not origin.isdigit() or int(origin) >= 2**32:
                 return None
             asn = int(origin)
-            return self.pfx2as_answer(origin=asn) if endpoint == "pfx2as" else self.moas_answer(asn)
-        if endpoint == "pfx2as" and prefix is not None and _valid(prefix):
+            if endpoint == "pfx2as":
+                return self.pfx2as_answer(origin=asn)
+            return self.moas_answer(origin=asn)
+        if prefix is None or not _valid(prefix):
+            return None
+        if endpoint == "pfx2as":
             return self.pfx2as_answer(prefix=prefix)
-        return None
+        return self.moas_answer(prefix=prefix)
 
     async def _fault(
         self, fault: Fault, request: web.Request, scenario: _Raw, answer: Any

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from monitor.core.observation import RpkiStatus
 
-#: Prefixes kept per AS by default. Above what any single network originates today (the
-#: largest announce some ten thousand), far below trouble: 50,000 are a 5 MB answer.
+#: Prefixes kept per AS by default: far above the 500 to 5,000 a mid-size network announces,
+#: far below trouble (50,000 are a 5 MB answer).
 MAX_PREFIXES = 50_000
 
 

@@ -126,18 +126,17 @@ def decode_moas(body: bytes, asn: int, cap: int = MAX_PREFIXES) -> Envelope[tupl
 def _as_prefixes(result: _WirePfx2asResult, asn: int, cap: int) -> AsPrefixes:
     """The wire result as the core's snapshot of `asn`: checked, merged, at most `cap`."""
     data_time = _ts(result.meta.data_time, "result.meta.data_time")
-    entries = result.prefix_origins or []
     kept: dict[str, OriginatedPrefix] = {}
-    left_out = 0
-    for i, o in enumerate(entries):
+    left_out: set[str] = set()
+    for i, o in enumerate(result.prefix_origins or ()):
         where = f"result.prefix_origins[{i}]"
         if o.origin != asn:
             raise DecodeError(f"{where}.origin: the answer is for AS{o.origin}, not for AS{asn}")
         prefix = _canonical(o.prefix, f"{where}.prefix")
         seen = kept.get(prefix)
         if seen is None and len(kept) >= cap:
-            left_out = len(entries) - i
-            break
+            left_out.add(prefix)
+            continue
         entry = OriginatedPrefix(prefix, asn, o.peer_count, RpkiStatus.parse(o.rpki_validation))
         kept[prefix] = entry if seen is None else _merged(seen, entry)
     return AsPrefixes(
@@ -145,7 +144,7 @@ def _as_prefixes(result: _WirePfx2asResult, asn: int, cap: int) -> AsPrefixes:
         prefixes=tuple(kept.values()),
         total_peers=result.meta.total_peers,
         data_time=data_time,
-        left_out=left_out,
+        left_out=len(left_out),
     )
 
 
@@ -201,7 +200,7 @@ class RadarOrigins(ClosingSource):
 
     async def as_name(self, asn: int, prefix: str) -> str:
         """The name of `asn` from `meta.asn_info` of the realtime answer for one of its
-        prefixes (the only Radar BGP answer that names ASes), one request; empty if unnamed."""
+        prefixes (pfx2as and moas name no AS), one request; empty if unnamed."""
         view = await RadarRoutes(self.client).fetch(prefix)
         return view.as_name(asn)
 
