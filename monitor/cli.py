@@ -113,6 +113,7 @@ def _asn(text: str) -> int:
 
 
 def _positive(text: str) -> int:
+    """A whole number of at least 1, refused by argparse (exit 2) otherwise."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
     return int(text)

@@ -8,7 +8,6 @@ request per AS for its name (`meta.asn_info`: pfx2as and moas name no AS).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,12 +112,37 @@ def render(learnt: Learnt, *, now: datetime, base_url: str, notes: Sequence[str]
             lines.append(f"  # {moas}")
         origins = sorted(entry.origins)
         description = " / ".join(as_label(a, learnt.names.get(a, "")) for a in origins)
+        # The loader expands `${VAR}` in every string: an AS name must not read the environment.
+        description = description.replace("${", "$ {")
         lines += [
             f"  - prefix: {prefix}",
             f"    origins: [{', '.join(str(a) for a in origins)}]",
-            f"    description: {json.dumps(description)}",
+            f"    description: {yaml_string(description)}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def yaml_string(text: str) -> str:
+    """`text` as a YAML double-quoted scalar that reads back as `text`, whatever it holds.
+
+    Not `json.dumps`: it writes a character beyond the BMP as a surrogate pair, which YAML reads
+    back as two broken characters. Anything unprintable is escaped, so that no AS name can end
+    the line, the comment or the scalar early.
+    """
+    out = []
+    for c in text:
+        code = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c.isprintable():
+            out.append(c)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _moas_comment(entry: _Entry) -> str:
