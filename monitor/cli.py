@@ -1,4 +1,4 @@
-"""The `radar-monitor` command line: check, once, query."""
+"""The `radar-monitor` command line: check, once, query, generate."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from monitor import __version__
 from monitor.config import config_warnings, load_config
 from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
+from monitor.core.origins import MAX_PREFIXES
 from monitor.demo import run_demo
+from monitor.generate import GenerateError, generate
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
 from monitor.ops.terminal import printable_output
@@ -35,7 +37,7 @@ from monitor.sources.base import AuthError, SourceError
 from monitor.sources.factory import configured_token, make_source
 from monitor.sources.polling import plan
 from monitor.supervisor import Supervisor
-from monitor.validate import ConfigError, parse_prefix
+from monitor.validate import ConfigError, parse_asn, parse_prefix
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--token-file", type=Path, default=None)
     query.add_argument("--timeout", type=float, default=20.0)
 
+    gen = sub.add_parser("generate", help="print a prefixes: list of what ASes originate")
+    gen.add_argument("--asn", required=True, action="append", type=_asn, help="repeatable")
+    gen.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
+    gen.add_argument("--max-prefixes", type=_positive, default=MAX_PREFIXES, help="per AS")
+    gen.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    gen.add_argument("--token-file", type=Path, default=None)
+    gen.add_argument("--timeout", type=float, default=20.0)
+
     run = sub.add_parser("run", help="run the monitoring daemon")
     run.add_argument("--config", required=True, type=Path, help="YAML configuration file")
 
@@ -91,6 +101,21 @@ def _port(text: str) -> int:
     """A TCP port number, refused by argparse (exit 2) when it is not one."""
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _asn(text: str) -> int:
+    """An AS number (`64500` or `AS64500`), refused by argparse (exit 2) when it is not one."""
+    try:
+        return parse_asn(text, "--asn")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1, refused by argparse (exit 2) otherwise."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
     return int(text)
 
 
@@ -119,6 +144,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_demo(args.port)
         if args.command == "test-notify":
             return cmd_test_notify(args.config)
+        if args.command == "generate":
+            return cmd_generate(args)
         return cmd_query(args)
     except ConfigError as exc:
         print(f"radar-monitor: config error: {exc}", file=sys.stderr)
@@ -256,4 +283,20 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(query_csv(view), end="")
     else:
         print(query_table(view, now))
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """A `prefixes:` list of what the ASes originate, for a first configuration."""
+    settings = SourceConfig(
+        base_url=args.base_url.rstrip("/"), token_file=args.token_file, timeout=args.timeout
+    )
+    try:
+        generate(args.asn, settings, args.max_prefixes, args.out)
+    except ConfigError as exc:  # the token file: there is no config file to blame
+        print(f"radar-monitor: --token-file: {exc.problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except GenerateError as exc:
+        print(f"radar-monitor: generate: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE if exc.unreachable else EXIT_FIRED
     return EXIT_OK

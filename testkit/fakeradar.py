@@ -12,7 +12,8 @@ CLI or daemon as subprocesses. Faults (rate limiting, 5xx, HTML pages, timeouts,
 truncated or wrongly typed JSON, answers about another prefix, JSON nested too deep, timestamps
 out of range, huge bodies, auth errors, dropped connections; see `testkit.faults`) can be
 switched on per prefix or globally, for a number of requests or until cleared, or drawn at
-random for a share of requests (`fault_rate`, for load runs).
+random for a share of requests (`fault_rate`, for load runs). `fake.routes`
+(`testkit.fakeradar_routes`) serves `pfx2as` and `moas`, with the same faults.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from testkit.error_bodies import (
     RATE_LIMITED_BODY,
     error_body,
 )
+from testkit.fakeradar_routes import FakeRoutes
 from testkit.faults import (
     DEFAULT_RANDOM_FAULTS,
     FAULTS,
@@ -154,6 +156,7 @@ class FakeRadar(ThreadedServer):
         self._scenarios: dict[str, _Scenario] = {}
         self._empty: dict[str, _Scenario] = {}
         self._faults: dict[str | None, _ActiveFault] = {}
+        self.routes = FakeRoutes(self)
         self._lock = threading.Lock()
         self._window_start = time.monotonic()
         self._window_count = 0
@@ -210,6 +213,7 @@ class FakeRadar(ThreadedServer):
         """Start serving on the running loop."""
         app = web.Application()
         app.router.add_get(API_PATH, self._handle)
+        self.routes.add_to(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()

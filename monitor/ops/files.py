@@ -60,3 +60,21 @@ def _describe(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` all at once: a reader, or a failure, never sees half a file.
+
+    The text goes to a temporary file beside `path` first, which then replaces it; on any
+    error the temporary file is removed and `path` is left as it was (OSError propagates).
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

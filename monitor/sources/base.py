@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
 from monitor.core.observation import ErrorKind, Observation, PrefixView
+from monitor.core.origins import AsPrefixes, MoasPrefix
 from monitor.core.stream import StreamCounts
 
 
@@ -89,6 +90,26 @@ class PrefixSource(Protocol):
 
     async def fetch(self, prefix: str) -> PrefixView:
         """What the source sees for `prefix` now; raises SourceError when it cannot say."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class OriginSource(Protocol):
+    """A source asked what an AS originates (Radar's pfx2as and moas), for `generate`."""
+
+    async def originated(self, asn: int) -> AsPrefixes:
+        """Every prefix `asn` originates, up to the source's cap; raises SourceError."""
+        ...
+
+    async def moas(self, asn: int) -> tuple[MoasPrefix, ...]:
+        """The prefixes of `asn` that other ASes originate too; raises SourceError."""
+        ...
+
+    async def as_name(self, asn: int, prefix: str) -> str:
+        """The registry name of `asn`, learnt through one of its prefixes ("" if unnamed)."""
         ...
 
     async def close(self) -> None:

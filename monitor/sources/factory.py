@@ -12,12 +12,14 @@ from monitor.problems import ConfigError
 from monitor.settings import SourceConfig, StreamConfig
 from monitor.sources.base import (
     AuthError,
+    OriginSource,
     PrefixSource,
     RequestObserver,
     StreamSource,
     TokenFileError,
 )
 from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
+from monitor.sources.radar_pfx2as import RadarOrigins
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
 from monitor.sources.rislive import RisLiveSource
@@ -41,6 +43,16 @@ def make_source(
     if token is not None:
         register_secret(token.reveal())
     return RadarRoutes(RadarClient(config, token, observer=observer))
+
+
+def make_origin_source(config: SourceConfig, max_prefixes: int) -> OriginSource:
+    """Radar's answers about what an AS originates (at most `max_prefixes` per AS); AuthError
+    without a token, ConfigError when the token file cannot serve."""
+    token = configured_token(config)
+    if token is None:
+        raise AuthError(f"no API token found; {TOKEN_HELP}")
+    register_secret(token.reveal())
+    return RadarOrigins(RadarClient(config, token), max_prefixes)
 
 
 def make_stream(
