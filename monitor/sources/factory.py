@@ -18,6 +18,7 @@ from monitor.sources.base import (
     TokenFileError,
 )
 from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
+from monitor.sources.radar_events import RadarEvents
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
 from monitor.sources.rislive import RisLiveSource
@@ -41,6 +42,11 @@ def make_source(
     if token is not None:
         register_secret(token.reveal())
     return RadarRoutes(RadarClient(config, token, observer=observer))
+
+
+def make_events(source: PrefixSource) -> RadarEvents | None:
+    """Radar's detectors through `source`'s client (one budget), None if it is not Radar."""
+    return RadarEvents(source.client) if isinstance(source, RadarRoutes) else None
 
 
 def make_stream(
