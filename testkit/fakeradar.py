@@ -13,6 +13,9 @@ truncated or wrongly typed JSON, answers about another prefix, JSON nested too d
 out of range, huge bodies, auth errors, dropped connections; see `testkit.faults`) can be
 switched on per prefix or globally, for a number of requests or until cleared, or drawn at
 random for a share of requests (`fault_rate`, for load runs).
+
+`fake.events` (`testkit.fakeradar_events`) serves Radar's hijack and leak event lists, with the
+same faults keyed `hijacks:AS64500` or `leaks:AS64500`; they are synthetic too.
 """
 
 from __future__ import annotations

@@ -81,10 +81,10 @@ class EventRule(Rule):
         raise NotImplementedError
 
     @staticmethod
-    def common(event: RadarEvent, what: str) -> str:
+    def common(event: RadarEvent, what: str, detail: str = "") -> str:
         """`what` by the AS, the prefixes, the start and the link, and whose judgement it is."""
         return (
-            f"{what} by {as_label(event.asn, event.asn_name)}: {event.prefix_text()}; "
+            f"{what} by {as_label(event.asn, event.asn_name)}{detail}: {event.prefix_text()}; "
             f"since {utc_text(event.started)}. This is Radar's classification (event "
             f"{event.id}), not radar-monitor's own judgement: {event.url}"
         )

@@ -16,7 +16,7 @@ class RadarLeakRule(EventRule):
     kind = EventKind.LEAK
 
     def describe(self, event: RadarEvent) -> str:
-        segment = ""
+        detail = ""
         if len(event.segment) == 3:  # Radar's triple: learnt from, leaked by, leaked to
-            segment = " from AS{} by AS{} to AS{}".format(*event.segment)
-        return self.common(event, f"Radar reports a route leak{segment}")
+            detail = f" (learnt from AS{event.segment[0]}, leaked to AS{event.segment[2]})"
+        return self.common(event, "Radar reports a route leak", detail)
