@@ -78,7 +78,7 @@ class Plan:
             return ""
         window = source.budget_window
         text = (
-            f"; events: {e.ases} ASes every {e.interval:g}s cost "
+            f"; events: {e.ases} AS{'' if e.ases == 1 else 'es'} every {e.interval:g}s cost "
             f"{e.cost(window):.0f} requests per {window:g}s"
         )
         if self.events_interval > e.interval:

@@ -62,6 +62,8 @@ def test_a_radar_hijack_fires_survives_a_failing_endpoint_and_resolves_when_rada
     assert "Radar's classification" in page and "not radar-monitor's own" in page
     assert f"https://radar.cloudflare.com/routing/as{HIJACKER}" in page
     assert fake.events.requests("hijacks")[0] == f"hijacks:AS{OWNER}"
+    # The start-up plan counts the events polls in the budget.
+    assert "events: 1 AS every 1s cost 300 requests per 300s" in daemon.log
 
     # The endpoint fails: the alert stays firing, and events-unreachable says why.
     fake.set_fault("500", f"hijacks:AS{OWNER}")
