@@ -93,7 +93,10 @@ class EventsPolling:
         """A round at start, then one per planned interval, until cancelled."""
         while True:
             self._wake.clear()
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception:  # a bug in one round must not end the polls of every later one
+                log.exception("Radar events round failed unexpectedly")
             interval = self.plan.events_interval if self.plan.events else 3600.0
             await until_set(self._wake, interval)
 
