@@ -17,6 +17,7 @@ from aiohttp import web
 
 from monitor.core.finding import BUILTIN_RULES
 from monitor.core.lifecycle import AlertBook, AlertEvent, AlertState
+from monitor.events_polling import EventsPolling, events_load
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import bound_port, exposure_warning, make_app, start_http
 from monitor.exposition.webconfig import ssl_context
@@ -26,7 +27,7 @@ from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sinks.store import Store
 from monitor.sources.base import PrefixSource
-from monitor.sources.factory import configured_token, make_source
+from monitor.sources.factory import configured_token, make_events, make_source
 from monitor.sources.polling import Plan, Poller, plan
 from monitor.state import MonitorState
 from monitor.streaming import Streaming
@@ -51,16 +52,18 @@ class App:
         self.on_events = on_events
         self.pipeline = Pipeline(self.state, self._emit)
         self._token = configured_token(config.source)
-        schedule = plan(config.source, len(config.prefixes))
+        schedule = plan(config.source, len(config.prefixes), events_load(config))
         self.state.effective_interval = schedule.effective_interval
+        source = self._source(config)
         self.poller = Poller(
-            self._source(config),
+            source,
             [p.prefix for p in config.prefixes],
             schedule,
             self.pipeline.observe,
             on_first_cycle=self._first_cycle_complete,
             on_cycle=self._cycle_complete,
         )
+        self.events = EventsPolling(self.state, self._emit, make_events(source), schedule)
         self.notifier = self._notifier(config)
         self.notifier_task: asyncio.Task[None] | None = None
         self.streaming = self._streaming(config)
@@ -95,7 +98,7 @@ class App:
         """Poll the temporary watches on the cycle too, within the budget; the new plan."""
         config = self.state.config
         extra = sorted(self.state.more_specifics)
-        schedule = plan(config.source, len(config.prefixes) + len(extra))
+        schedule = plan(config.source, len(config.prefixes) + len(extra), events_load(config))
         self.state.effective_interval = schedule.effective_interval
         self.poller.follow(extra, schedule)
         return schedule
@@ -239,6 +242,7 @@ class App:
         self.state.reload_ok = True
         self.state.reload_time = time.time()
         self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
+        self.events.replan(make_events(source), schedule)
         await self._reload_stream(old, config)
         self.persist()
         log.info("configuration reloaded: %s", schedule.describe(config.source))

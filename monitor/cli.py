@@ -18,6 +18,7 @@ from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
 from monitor.core.origins import MAX_PREFIXES
 from monitor.demo import run_demo
+from monitor.events_polling import events_load
 from monitor.generate import GenerateError, generate
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
@@ -167,7 +168,8 @@ def cmd_check(path: Path) -> int:
     config = load_config(path)
     configured_token(config.source)  # read as `run` will: a bad token file is a bad config
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
-    print(f"polling: {plan(config.source, len(config.prefixes)).describe(config.source)}")
+    schedule = plan(config.source, len(config.prefixes), events_load(config))
+    print(f"polling: {schedule.describe(config.source)}")
     for line in describe_channels(config):
         print(line)
     now = datetime.now(UTC)

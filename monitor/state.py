@@ -56,6 +56,21 @@ class StreamStats:
 
 
 @dataclass
+class EventsPollStats:
+    """How the polls of one of Radar's detectors went (one per kind: `hijack`, `leak`)."""
+
+    ases: int = 0
+    #: Polls of one AS (all its pages) by outcome, since start.
+    ok: int = 0
+    failed: int = 0
+    #: Unix time of the last round in which every AS was fetched.
+    last_success: float | None = None
+    #: Rounds in a row with a failed AS, and the last failure.
+    failures: int = 0
+    error: str | None = None
+
+
+@dataclass
 class MonitorState:
     """Everything the sinks show; mutated only on the daemon's event loop."""
 
@@ -81,6 +96,8 @@ class MonitorState:
     stream_findings: dict[str, list[Finding]] = field(default_factory=dict)
     #: None while no stream is configured.
     stream: StreamStats | None = None
+    #: The polls of Radar's detectors, by kind, while a rule on them is configured.
+    events: dict[str, EventsPollStats] = field(default_factory=dict)
 
     def snapshot(self) -> MonitorState:
         """A copy that later changes on the loop do not reach (views are immutable, shared)."""
@@ -91,6 +108,7 @@ class MonitorState:
             book=AlertBook(self.book.alerts.values()),
             outbox=Outbox(self.outbox.items.values()),
             freshness=CollectorFreshness(self.freshness.views),
+            events={k: dataclasses.replace(v) for k, v in self.events.items()},
         )
 
     def collectors(self) -> dict[str, CollectorView]:

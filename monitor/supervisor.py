@@ -85,6 +85,7 @@ class Supervisor:
             asyncio.create_task(self._measure_lag(), name="loop lag"),
             asyncio.create_task(self._tick(), name="ticker"),
             asyncio.create_task(self._announce_ready(), name="readiness"),
+            asyncio.create_task(app.events.run(), name="radar events"),
         ]
         poller = asyncio.create_task(app.poller.run(), name="poller")
         try:

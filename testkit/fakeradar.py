@@ -12,8 +12,11 @@ CLI or daemon as subprocesses. Faults (rate limiting, 5xx, HTML pages, timeouts,
 truncated or wrongly typed JSON, answers about another prefix, JSON nested too deep, timestamps
 out of range, huge bodies, auth errors, dropped connections; see `testkit.faults`) can be
 switched on per prefix or globally, for a number of requests or until cleared, or drawn at
-random for a share of requests (`fault_rate`, for load runs). `fake.routes`
-(`testkit.fakeradar_routes`) serves `pfx2as` and `moas`, with the same faults.
+random for a share of requests (`fault_rate`, for load runs).
+
+`fake.routes` (`testkit.fakeradar_routes`) serves `pfx2as` and `moas`, and `fake.events`
+(`testkit.fakeradar_events`) Radar's hijack and leak event lists, with the same faults (keyed
+`AS64500`, or `hijacks:AS64500` and `leaks:AS64500`); they are synthetic too.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from testkit.error_bodies import (
     RATE_LIMITED_BODY,
     error_body,
 )
+from testkit.fakeradar_events import FakeEvents
 from testkit.fakeradar_routes import FakeRoutes
 from testkit.faults import (
     DEFAULT_RANDOM_FAULTS,
@@ -164,6 +168,8 @@ class FakeRadar(ThreadedServer):
         self._port: int | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The hijack and leak detectors' event lists (`fake.events.add_hijack(...)`).
+        self.events = FakeEvents(self)
 
     # -- configuration (safe to call from any thread) --
 
@@ -214,6 +220,7 @@ class FakeRadar(ThreadedServer):
         app = web.Application()
         app.router.add_get(API_PATH, self._handle)
         self.routes.add_to(app)
+        self.events.routes(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
@@ -264,13 +271,9 @@ class FakeRadar(ThreadedServer):
     async def _respond(
         self, request: web.Request, prefix: str | None, auth: str | None
     ) -> web.StreamResponse:
-        self._count_rate()
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
-        if auth is not None and not auth.startswith("Bearer "):
-            return json_response(400, BAD_AUTH_HEADER_BODY)
-        if auth != f"Bearer {self.token}":
-            return json_response(403, AUTH_ERROR_BODY)
+        refused = await self.refuse(auth)
+        if refused is not None:
+            return refused
         scenario = self._scenario(prefix)
         if prefix is None or scenario is None:
             return json_response(400, INVALID_PREFIX_BODY)
@@ -278,6 +281,30 @@ class FakeRadar(ThreadedServer):
         if fault is None:
             return json_response(scenario.status, scenario.body, self._rate_headers())
         return await self._fault(fault, request, prefix, scenario)
+
+    async def refuse(self, auth: str | None) -> web.Response | None:
+        """Count the request, wait `latency`, and refuse a wrong token (None: accepted)."""
+        self._count_rate()
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if auth is not None and not auth.startswith("Bearer "):
+            return json_response(400, BAD_AUTH_HEADER_BODY)
+        if auth != f"Bearer {self.token}":
+            return json_response(403, AUTH_ERROR_BODY)
+        return None
+
+    def record(self, key: str, request: web.Request) -> None:
+        """Note a request of another endpoint (`testkit.fakeradar_events`) under `key`."""
+        auth = request.headers.get("Authorization") is not None
+        self.requests.append(
+            RequestRecord(time.monotonic(), key, auth, request.headers.get("User-Agent", ""))
+        )
+
+    async def play_fault(
+        self, fault: Fault, request: web.Request, key: str, body: bytes, answer: dict[str, Any]
+    ) -> web.StreamResponse:
+        """Answer with `fault` where the normal answer is `body` (another endpoint's)."""
+        return await self._fault(fault, request, key, _Scenario(200, body, answer))
 
     def _scenario(self, prefix: str | None) -> _Scenario | None:
         """What to answer for `prefix`: its scenario, an empty answer, or None if invalid."""

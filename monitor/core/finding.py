@@ -28,7 +28,8 @@ SOURCE_UNREACHABLE = "source-unreachable"
 SOURCE_AUTH = "source-auth"
 STREAM_DOWN = "stream-down"
 STREAM_STALE = "stream-stale"
-BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH, STREAM_DOWN, STREAM_STALE)
+EVENTS_UNREACHABLE = "events-unreachable"
+BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH, STREAM_DOWN, STREAM_STALE, EVENTS_UNREACHABLE)
 
 
 class AlertKey(NamedTuple):
@@ -57,10 +58,15 @@ class Finding:
     parent: str | None = None
     #: The neighbour of the origin the finding is about (a route leak through it).
     upstream: int | None = None
+    #: The Radar event (`hijack 1234`) or events poller (`hijack`) the finding is about.
+    event: str | None = None
 
     @property
     def subject(self) -> str:
-        """The origin ASN, upstream ASN or collector the finding is about; empty for the prefix."""
+        """The event, origin ASN, upstream ASN or collector the finding is about; empty for the
+        prefix."""
+        if self.event is not None:
+            return self.event
         if self.origin is not None:
             return str(self.origin)
         if self.upstream is not None:
@@ -82,6 +88,7 @@ class Finding:
             "parent": self.parent,
             "origin": self.origin,
             "upstream": self.upstream,
+            "event": self.event,
             "collector": self.collector,
             "value": self.value,
             "threshold": self.threshold,
@@ -91,7 +98,8 @@ class Finding:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Finding:
-        """The inverse of `to_json`; rows stored before `parent` and `upstream` get None."""
+        """The inverse of `to_json`; rows stored before `parent`, `upstream` and `event` get
+        None."""
         return cls(
             rule=doc["rule"],
             type=doc["type"],
@@ -105,4 +113,5 @@ class Finding:
             labels=doc.get("labels", {}),
             parent=doc.get("parent"),
             upstream=doc.get("upstream"),
+            event=doc.get("event"),
         )

@@ -1,5 +1,5 @@
-"""The human status page: the stream, daemon problems and alerts (what to act on) first, then
-every prefix.
+"""The human status page: the stream, Radar's detectors, daemon problems and alerts (what to act
+on) first, then every prefix.
 
 Everything shown may come from a source, the config or an error message: all of it is escaped.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor import __version__
@@ -21,7 +21,7 @@ from monitor.core.measures import (
     prefix_links,
     utc_text,
 )
-from monitor.state import MonitorState, PrefixStatus, StreamStats
+from monitor.state import EventsPollStats, MonitorState, PrefixStatus, StreamStats
 
 
 def _e(value: object) -> str:
@@ -81,6 +81,22 @@ def _stream_line(stats: StreamStats, now: datetime) -> str:
     if stats.routes_refused:  # the RIB is full: what RIS peers see is no longer all kept
         parts.append(f'<span class="bad">{stats.routes_refused} routes refused</span>')
     return f'<p class="stream">RIS Live stream: {"; ".join(parts)}.</p>'
+
+
+def _events_line(events: Mapping[str, EventsPollStats], now: datetime) -> str:
+    """Radar's detectors in one line: how many ASes each asks about, and whether it can."""
+    parts = []
+    for kind, stats in sorted(events.items()):
+        ases = f"{stats.ases} AS{'' if stats.ases == 1 else 'es'}"
+        if stats.failures:
+            rounds = f"failing {stats.failures} rounds in a row"
+            state = f'<span class="bad">{rounds}</span> ({_e(stats.error or "")})'
+        elif stats.last_success is None:
+            state = "not polled yet"
+        else:
+            state = f'<span class="good">ok</span>, last round {_e(_ago(stats.last_success, now))}'
+        parts.append(f"{_e(kind)}s of {ases}: {state}")
+    return f'<p class="events">Radar\'s detectors: {"; ".join(parts)}.</p>' if parts else ""
 
 
 def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
@@ -224,6 +240,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
     last_cycle = _ago(state.last_cycle_completed, now)
     instance = _e(state.config.http.instance)
     stream = "" if state.stream is None else _stream_line(state.stream, now)
+    stream += _events_line(state.events, now)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="30">

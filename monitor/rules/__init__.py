@@ -3,6 +3,9 @@
 from monitor.rules.as_path import AsPathRule
 from monitor.rules.base import Rule
 from monitor.rules.more_specific import MoreSpecificRule
+from monitor.rules.radar_events_base import EventRule
+from monitor.rules.radar_hijack import RadarHijackRule
+from monitor.rules.radar_leak import RadarLeakRule
 from monitor.rules.rpki_invalid import RpkiInvalidRule
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.stale_data import StaleDataRule
@@ -21,7 +24,9 @@ RULE_TYPES: dict[str, type[Rule]] = {
         MoreSpecificRule,
         AsPathRule,
         UpstreamRule,
+        RadarHijackRule,
+        RadarLeakRule,
     )
 }
 
-__all__ = ["RULE_TYPES", "Rule"]
+__all__ = ["RULE_TYPES", "EventRule", "Rule"]

@@ -19,6 +19,7 @@ from monitor.sources.base import (
     TokenFileError,
 )
 from monitor.sources.radar_client import TOKEN_HELP, RadarClient, load_token
+from monitor.sources.radar_events import RadarEvents
 from monitor.sources.radar_pfx2as import RadarOrigins
 from monitor.sources.radar_routes import RadarRoutes
 from monitor.sources.replay import ReplaySource
@@ -53,6 +54,11 @@ def make_origin_source(config: SourceConfig, max_prefixes: int) -> OriginSource:
         raise AuthError(f"no API token found; {TOKEN_HELP}")
     register_secret(token.reveal())
     return RadarOrigins(RadarClient(config, token), max_prefixes)
+
+
+def make_events(source: PrefixSource) -> RadarEvents | None:
+    """Radar's detectors through `source`'s client (one budget), None if it is not Radar."""
+    return RadarEvents(source.client) if isinstance(source, RadarRoutes) else None
 
 
 def make_stream(

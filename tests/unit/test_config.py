@@ -391,3 +391,4 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
         "as_path",
         "upstream",
     )
+    assert (types["radar-hijack"], types["radar-leak"]) == ("radar_hijack", "radar_leak")

@@ -22,7 +22,9 @@ from monitor.sinks.channels.base import Channel, Delivery, Outcome, UnusableChan
 from monitor.sinks.templates import neutralise, origin_line
 
 #: Labels the monitor sets itself; a prefix label of the same name is left out.
-RESERVED_LABELS = frozenset({"alertname", "severity", "prefix", "origin", "upstream", "collector"})
+RESERVED_LABELS = frozenset(
+    {"alertname", "severity", "prefix", "origin", "upstream", "collector", "event"}
+)
 #: Bytes of an error answer read and characters of it quoted in the exception.
 ERROR_BODY_LIMIT = 300
 #: How often a firing alert is posted to an Alertmanager channel again at the latest.
@@ -138,6 +140,8 @@ def am_labels(finding: Finding) -> dict[str, str]:
         labels["upstream"] = str(finding.upstream)
     if finding.collector:
         labels["collector"] = neutralise(finding.collector)
+    if finding.event:  # one alert per Radar event
+        labels["event"] = finding.event
     return labels
 
 
