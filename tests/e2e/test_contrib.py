@@ -81,7 +81,13 @@ def daemon_config(
 ) -> str:
     """The daemon's config: every rule type, one channel that cannot deliver, no database, and
     the stream, whose confirming fetches may take 6 requests per 10 s (a tenth of the budget)."""
-    prefixes = [f"{{prefix: {p}, origins: [{asn}]}}" for p, asn in PREFIXES.items()]
+    # Radar's hijack detector is asked about the failing prefix's origin alone, and fails.
+    off = ", rules: {radar-hijack: false}"
+    prefixes = [
+        f"{{prefix: {p}, origins: [{asn}]{'' if p == FAILING else off}}}"
+        for p, asn in PREFIXES.items()
+    ]
+    hijacks = "{name: radar-hijack, type: radar_hijack, severity: critical, events_interval: 2s}"
     low = (
         f"{{name: low-visibility, type: visibility_below, threshold: {threshold},"
         " severity: warning}"
@@ -92,7 +98,7 @@ def daemon_config(
     text = daemon_yaml(
         fake.base_url,
         prefixes,
-        [RPKI_INVALID, UNEXPECTED_ORIGIN, low, STALE_COLLECTORS, STALE_RADAR],
+        [RPKI_INVALID, UNEXPECTED_ORIGIN, low, STALE_COLLECTORS, STALE_RADAR, hijacks],
         source={**FAST_POLLING, "max_failures": 2, "budget": 60, "budget_window": "10s"},
         notifications=[
             "group_wait: 0.2s",
@@ -152,6 +158,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         old = datetime.now(UTC) - timedelta(minutes=20)
         fake.set_prefix(LOW, [OriginSpec(64502, ratio=0.3)], data_time=old, **stale)
         fake.set_fault("500", prefix=FAILING)
+        fake.set_fault("500", prefix=f"hijacks:AS{PREFIXES[FAILING]}")
         port, dead_port = free_port(), free_port()
         config = write_config(tmp, daemon_config(tmp, fake, ris, port, dead_port))
         daemon = DaemonProcess(tmp, config).start()
@@ -328,6 +335,7 @@ def test_every_rule_expression_holds_against_the_real_daemon(
         "RadarMonitorStreamMalformedFrames": (("instance",), {(me,)}),
         "RadarMonitorStreamConfirmationsDropped": (("instance",), {(me,)}),
         "RadarMonitorStreamDisconnected": (("instance",), set()),
+        "RadarMonitorEventsPollingFailing": (("instance", "kind"), {(me, "hijack")}),
     }
     results: dict[str, set[tuple[str, ...]]] = {}
 
