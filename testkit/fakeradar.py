@@ -28,7 +28,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -301,10 +301,19 @@ class FakeRadar(ThreadedServer):
         )
 
     async def play_fault(
-        self, fault: Fault, request: web.Request, key: str, body: bytes, answer: dict[str, Any]
+        self,
+        fault: Fault,
+        request: web.Request,
+        key: str,
+        body: bytes,
+        answer: dict[str, Any],
+        broken: Callable[[Fault], bytes | None] | None = None,
+        status: int = 200,
     ) -> web.StreamResponse:
-        """Answer with `fault` where the normal answer is `body` (another endpoint's)."""
-        return await self._fault(fault, request, key, _Scenario(200, body, answer))
+        """Answer with `fault` where the normal answer is `body` (another endpoint's), served
+        with `status`; `broken` makes that endpoint's wrongly shaped answers (by default the
+        realtime answer's)."""
+        return await self._fault(fault, request, key, _Scenario(status, body, answer), broken)
 
     def _scenario(self, prefix: str | None) -> _Scenario | None:
         """What to answer for `prefix`: its scenario, an empty answer, or None if invalid."""
@@ -341,7 +350,12 @@ class FakeRadar(ThreadedServer):
         return kind
 
     async def _fault(
-        self, fault: Fault, request: web.Request, prefix: str, scenario: _Scenario
+        self,
+        fault: Fault,
+        request: web.Request,
+        prefix: str,
+        scenario: _Scenario,
+        broken: Callable[[Fault], bytes | None] | None = None,
     ) -> web.StreamResponse:
         simple = {
             "429": (429, RATE_LIMITED_BODY),
@@ -359,7 +373,7 @@ class FakeRadar(ThreadedServer):
             return web.Response(
                 status=502, body=BAD_GATEWAY_HTML, content_type="text/html", charset="UTF-8"
             )
-        answer = bad_answer(fault, prefix, scenario.answer)
+        answer = broken(fault) if broken else bad_answer(fault, prefix, scenario.answer)
         if answer is not None:
             return json_response(200, answer)
         if fault == "timeout":

@@ -16,7 +16,6 @@ the prefix for a prefix query; the bad-answer faults get bodies of these shapes.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import ipaddress
 import time
@@ -28,15 +27,10 @@ from aiohttp import web
 
 from testkit.answers import encode
 from testkit.error_bodies import (
-    AUTH_ERROR_BODY,
-    BAD_AUTH_HEADER_BODY,
-    BAD_GATEWAY_HTML,
-    INTERNAL_ERROR_BODY,
     INVALID_PREFIX_BODY,
-    RATE_LIMITED_BODY,
     error_body,
 )
-from testkit.faults import OVERFLOWING_TIME, Fault, bad_answer, drop, huge, json_response, trickle
+from testkit.faults import OVERFLOWING_TIME, Fault, bad_answer, json_response
 
 if TYPE_CHECKING:
     from testkit.fakeradar import FakeRadar
@@ -179,14 +173,9 @@ class FakeRoutes:
         origin_text, prefix = request.query.get("origin"), request.query.get("prefix")
         key = f"AS{origin_text}" if origin_text is not None else _canonical(prefix or "")
         self.requests.append(RoutesRequest(time.monotonic(), endpoint, key))
-        fake._count_rate()
-        if fake.latency > 0:
-            await asyncio.sleep(fake.latency)
-        auth = request.headers.get("Authorization")
-        if auth is not None and not auth.startswith("Bearer "):
-            return json_response(400, BAD_AUTH_HEADER_BODY)
-        if auth != f"Bearer {fake.token}":
-            return json_response(403, AUTH_ERROR_BODY)
+        denied = await fake.refuse(request.headers.get("Authorization"))
+        if denied is not None:
+            return denied
         answer = self._answer(endpoint, origin_text, prefix)
         if answer is None:
             body = MISSING_QUERY_BODY if origin_text is None else INVALID_ORIGIN_BODY
@@ -196,7 +185,15 @@ class FakeRoutes:
         fault = fake._take_fault(key)
         if fault is None:
             return json_response(scenario.status, scenario.body, fake._rate_headers())
-        return await self._fault(fault, request, scenario, answer)
+        return await fake.play_fault(
+            fault,
+            request,
+            key,
+            scenario.body,
+            answer,
+            lambda f: _broken(f, answer),
+            scenario.status,
+        )
 
     def _answer(self, endpoint: Endpoint, origin: str | None, prefix: str | None) -> Any:
         """The answer for the query, None if the query is invalid."""
@@ -213,40 +210,12 @@ class FakeRoutes:
             return self.pfx2as_answer(prefix=prefix)
         return self.moas_answer(prefix=prefix)
 
-    async def _fault(
-        self, fault: Fault, request: web.Request, scenario: _Raw, answer: Any
-    ) -> web.StreamResponse:
-        fake = self.fake
-        simple = {
-            "429": (429, RATE_LIMITED_BODY),
-            "500": (500, INTERNAL_ERROR_BODY),
-            "success_false": (400, INVALID_PREFIX_BODY),
-            "success_false_200": (200, INVALID_PREFIX_BODY),
-            "auth": (403, AUTH_ERROR_BODY),
-            "truncated": (200, scenario.body[: len(scenario.body) // 2]),
-        }
-        if fault in simple:
-            status, body = simple[fault]
-            headers = {"Retry-After": str(fake.retry_after)} if fault == "429" else {}
-            return json_response(status, body, headers)
-        if fault == "502_html":
-            return web.Response(
-                status=502, body=BAD_GATEWAY_HTML, content_type="text/html", charset="UTF-8"
-            )
-        if fault in ("wrong_types", "other_prefix", "bad_timestamp"):
-            return json_response(200, encode(_bad(fault, answer)))
-        if fault == "deep_json":
-            return json_response(200, bad_answer(fault, "", None) or b"")
-        if fault == "timeout":
-            await asyncio.sleep(fake.delay)
-            return json_response(scenario.status, scenario.body, fake._rate_headers())
-        if fault == "trickle":
-            return await trickle(
-                request, scenario.body, fake.trickle_interval, fake.trickle_seconds
-            )
-        if fault in ("huge", "huge_chunked"):
-            return await huge(request, fake.huge_bytes, chunked=fault == "huge_chunked")
-        return drop(request)
+
+def _broken(fault: Fault, answer: Any) -> bytes | None:
+    """The body of a bad-answer fault in these endpoints' shape, None for other faults."""
+    if fault in ("wrong_types", "other_prefix", "bad_timestamp"):
+        return encode(_bad(fault, answer))
+    return bad_answer(fault, "", None) if fault == "deep_json" else None
 
 
 def _bad(fault: Fault, answer: Any) -> Any:

@@ -8,17 +8,22 @@ request per page, through the shared `RadarClient`, so its budget counts every p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 
-from monitor.core.measures import clip, normalise_prefix, parse_utc
+from monitor.core.measures import clip, normalise_prefix
 from monitor.core.observation import MAX_ASN, MAX_NAME
 from monitor.core.radar_event import MAX_EVENT_ASNS, MAX_EVENT_PREFIXES, EventKind, RadarEvent
 from monitor.sources.base import BadAnswerError
 from monitor.sources.radar_client import RadarClient
-from monitor.sources.radar_wire import DecodeError, Envelope, NotJsonError, WireError
+from monitor.sources.radar_wire import (
+    DecodeError,
+    Envelope,
+    WireError,
+    decode_wire,
+    wire_timestamp,
+)
 
 PATHS = {EventKind.HIJACK: "/radar/bgp/hijacks/events", EventKind.LEAK: "/radar/bgp/leaks/events"}
 #: Events asked for per page, and the most one page may list (Radar's maximum is far below).
@@ -110,14 +115,7 @@ class EventPage:
 
 def decode_events(body: bytes, kind: EventKind, asn: int) -> Envelope[EventPage]:
     """Decode one page of `kind` events asked for `asn`; DecodeError naming the JSON path."""
-    try:
-        wire = _DECODERS[kind].decode(body)
-    except msgspec.ValidationError as exc:
-        raise DecodeError(f"unexpected shape: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise NotJsonError(f"not valid JSON: {exc}") from None
-    except RecursionError:
-        raise DecodeError("unexpected shape: JSON nested deeper than any events answer") from None
+    wire = decode_wire(_DECODERS[kind].decode, body, "events answer")
     errors = tuple(wire.errors or ())
     if not wire.success or wire.result is None:
         return Envelope(success=wire.success, errors=errors, result=None)
@@ -145,7 +143,7 @@ def _hijack(i: int, e: _WireHijack, names: dict[int, str]) -> RadarEvent:
         asn_name=names.get(e.hijacker_asn, ""),
         prefixes=tuple(prefixes[:MAX_EVENT_PREFIXES]),
         more_prefixes=max(0, len(prefixes) - MAX_EVENT_PREFIXES),
-        started=_ts(e.min_hijack_ts, f"result.events[{i}].min_hijack_ts"),
+        started=wire_timestamp(e.min_hijack_ts, f"result.events[{i}].min_hijack_ts"),
         ongoing=e.on_going_count > 0,
         victims=tuple(e.victim_asns[:MAX_EVENT_ASNS]),
         confidence=e.confidence_score,
@@ -154,9 +152,9 @@ def _hijack(i: int, e: _WireHijack, names: dict[int, str]) -> RadarEvent:
 
 def _leak(i: int, e: _WireLeak, names: dict[int, str]) -> RadarEvent:
     # Radar's leak events count their prefixes but do not list them.
-    started = _ts(e.min_ts, f"result.events[{i}].min_ts")
+    started = wire_timestamp(e.min_ts, f"result.events[{i}].min_ts")
     if started is None:
-        started = _ts(e.detected_ts, f"result.events[{i}].detected_ts")
+        started = wire_timestamp(e.detected_ts, f"result.events[{i}].detected_ts")
     return RadarEvent(
         kind=EventKind.LEAK,
         id=e.id,
@@ -168,17 +166,6 @@ def _leak(i: int, e: _WireLeak, names: dict[int, str]) -> RadarEvent:
         ongoing=not e.finished,
         segment=tuple(e.leak_seg[:MAX_EVENT_ASNS]),
     )
-
-
-def _ts(raw: str | None, where: str) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return parse_utc(raw)
-    except ValueError:
-        raise DecodeError(
-            f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"
-        ) from None
 
 
 class RadarEvents:

@@ -9,18 +9,23 @@ the client's `max_body_bytes`, and the prefixes kept by `max_prefixes`.
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 import msgspec
 
-from monitor.core.measures import clip, parse_utc
+from monitor.core.measures import clip
 from monitor.core.observation import MAX_LABEL, RpkiStatus
 from monitor.core.origins import MAX_PREFIXES, AsPrefixes, MoasPrefix, OriginatedPrefix
 from monitor.sources.base import ClosingSource
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_routes import Asn, RadarRoutes
-from monitor.sources.radar_wire import DecodeError, Envelope, NotJsonError, WireError
+from monitor.sources.radar_wire import (
+    DecodeError,
+    Envelope,
+    WireError,
+    decode_wire,
+    wire_timestamp,
+)
 
 PFX2AS_PATH = "/radar/bgp/routes/pfx2as"
 MOAS_PATH = "/radar/bgp/routes/moas"
@@ -83,21 +88,9 @@ _PFX2AS = msgspec.json.Decoder(_WirePfx2as)
 _MOAS = msgspec.json.Decoder(_WireMoasEnvelope)
 
 
-def _decode(decoder: msgspec.json.Decoder[W], body: bytes) -> W:
-    """`body` as the wire envelope; DecodeError (NotJsonError if not JSON) naming the misfit."""
-    try:
-        return decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise DecodeError(f"unexpected shape: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise NotJsonError(f"not valid JSON: {exc}") from None
-    except RecursionError:
-        raise DecodeError("unexpected shape: JSON nested deeper than any answer") from None
-
-
 def decode_pfx2as(body: bytes, asn: int, cap: int = MAX_PREFIXES) -> Envelope[AsPrefixes]:
     """Decode a pfx2as answer for `origin=asn`, keeping its first `cap` distinct prefixes."""
-    wire = _decode(_PFX2AS, body)
+    wire = decode_wire(_PFX2AS.decode, body, "pfx2as answer")
     errors = tuple(wire.errors or ())
     if not wire.success or wire.result is None:
         return Envelope(success=wire.success, errors=errors, result=None)
@@ -106,7 +99,7 @@ def decode_pfx2as(body: bytes, asn: int, cap: int = MAX_PREFIXES) -> Envelope[As
 
 def decode_moas(body: bytes, asn: int, cap: int = MAX_PREFIXES) -> Envelope[tuple[MoasPrefix, ...]]:
     """Decode a moas answer for `origin=asn` (at most `cap` prefixes, each naming `asn`)."""
-    wire = _decode(_MOAS, body)
+    wire = decode_wire(_MOAS.decode, body, "moas answer")
     errors = tuple(wire.errors or ())
     if not wire.success or wire.result is None:
         return Envelope(success=wire.success, errors=errors, result=None)
@@ -125,7 +118,7 @@ def decode_moas(body: bytes, asn: int, cap: int = MAX_PREFIXES) -> Envelope[tupl
 
 def _as_prefixes(result: _WirePfx2asResult, asn: int, cap: int) -> AsPrefixes:
     """The wire result as the core's snapshot of `asn`: checked, merged, at most `cap`."""
-    data_time = _ts(result.meta.data_time, "result.meta.data_time")
+    data_time = wire_timestamp(result.meta.data_time, "result.meta.data_time")
     kept: dict[str, OriginatedPrefix] = {}
     left_out: set[str] = set()
     for i, o in enumerate(result.prefix_origins or ()):
@@ -160,18 +153,6 @@ def _canonical(text: str, where: str) -> str:
         return str(ipaddress.ip_network(text.strip(), strict=False))
     except ValueError:
         raise DecodeError(f"{where}: not a prefix: {clip(text, MAX_LABEL)!r}") from None
-
-
-def _ts(raw: str | None, where: str) -> datetime | None:
-    """A Radar timestamp as aware UTC, None when absent; DecodeError at `where` if unusable."""
-    if not raw:
-        return None
-    try:
-        return parse_utc(raw)
-    except ValueError:
-        raise DecodeError(
-            f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"
-        ) from None
 
 
 class RadarOrigins(ClosingSource):

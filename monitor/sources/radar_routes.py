@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
@@ -25,7 +24,14 @@ from monitor.core.observation import (
 )
 from monitor.sources.base import ClosingSource
 from monitor.sources.radar_client import RadarClient
-from monitor.sources.radar_wire import DecodeError, Envelope, NotJsonError, WireError
+from monitor.sources.radar_wire import (
+    DecodeError,
+    Envelope,
+    WireError,
+    bad_timestamp,
+    decode_wire,
+    wire_timestamp,
+)
 
 PATH = "/radar/bgp/routes/realtime"
 #: An AS number as the schema must give it (origins, AS paths, `asn_info`).
@@ -114,14 +120,7 @@ _LAX_DECODER = msgspec.json.Decoder(_LaxEnvelope)
 
 def decode_routes(body: bytes, prefix: str) -> Envelope[PrefixView]:
     """Decode a realtime answer for `prefix`; raises DecodeError naming what did not fit."""
-    try:
-        wire = _wire(body)
-    except msgspec.ValidationError as exc:
-        raise DecodeError(f"unexpected shape: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise NotJsonError(f"not valid JSON: {exc}") from None
-    except RecursionError:
-        raise DecodeError("unexpected shape: JSON nested deeper than any realtime answer") from None
+    wire = decode_wire(_wire, body, "realtime answer")
     errors = tuple(wire.errors or ())
     if not wire.success or wire.result is None:
         return Envelope(success=wire.success, errors=errors, result=None)
@@ -161,8 +160,8 @@ def _view(result: _WireResult, prefix: str) -> PrefixView:
     same = _SamePrefix(prefix)
     return PrefixView(
         prefix=prefix,
-        data_time=_ts(meta.data_time, "result.meta.data_time"),
-        query_time=_ts(meta.query_time, "result.meta.query_time"),
+        data_time=wire_timestamp(meta.data_time, "result.meta.data_time"),
+        query_time=wire_timestamp(meta.query_time, "result.meta.query_time"),
         origins=_origins(meta.prefix_origins or [], same),
         routes=_routes(result.routes or (), same, lax=isinstance(result, _LaxResult)),
         collectors=tuple(_collector(i, c) for i, c in enumerate(meta.collectors or ())),
@@ -270,7 +269,9 @@ def _routes(wire: tuple[_WireRoute, ...], same: _SamePrefix, *, lax: bool) -> tu
         try:
             timestamp = parse_utc(r.timestamp) if r.timestamp else None
         except ValueError:
-            raise DecodeError(_bad_ts(r.timestamp or "", f"result.routes[{i}].timestamp")) from None
+            raise DecodeError(
+                bad_timestamp(r.timestamp or "", f"result.routes[{i}].timestamp")
+            ) from None
         routes.append(
             RouteView(
                 as_path=r.as_path,
@@ -289,9 +290,9 @@ def _collector(i: int, c: _WireCollector) -> CollectorView:
     return _shared(
         CollectorView(
             name=_collector_name(c.collector),
-            realtime_ts=_ts(c.latest_realtime_ts, f"{where}.latest_realtime_ts"),
-            rib_ts=_ts(c.latest_rib_ts, f"{where}.latest_rib_ts"),
-            updates_ts=_ts(c.latest_updates_ts, f"{where}.latest_updates_ts"),
+            realtime_ts=wire_timestamp(c.latest_realtime_ts, f"{where}.latest_realtime_ts"),
+            rib_ts=wire_timestamp(c.latest_rib_ts, f"{where}.latest_rib_ts"),
+            updates_ts=wire_timestamp(c.latest_updates_ts, f"{where}.latest_updates_ts"),
             peers=c.peers_count,
             peers_v4=c.peers_v4_count,
             peers_v6=c.peers_v6_count,
@@ -314,21 +315,3 @@ def _collector_name(raw: str) -> str:
     Cut before normalising as well: the normaliser's cache must not keep a huge name alive.
     """
     return clip(normalise_collector(raw.strip()[: 2 * MAX_LABEL]), MAX_LABEL)
-
-
-def _ts(raw: str | None, where: str) -> datetime | None:
-    """A Radar timestamp (naive = UTC, `Z`, `+00:00`, 0-9 fraction digits) as aware UTC.
-
-    Empty or null means the collector has no data for that stream, which is not an error.
-    """
-    if not raw:
-        return None
-    try:
-        return parse_utc(raw)
-    except ValueError:
-        raise DecodeError(_bad_ts(raw, where)) from None
-
-
-def _bad_ts(raw: str, where: str) -> str:
-    """The message for an unusable timestamp: where, and its first 64 characters."""
-    return f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import msgspec
 
-from monitor.core.measures import clip
+from monitor.core.measures import clip, parse_utc
 
 T = TypeVar("T")
 #: How much of an error list a message shows: errors, levels of `error_chain`, characters.
@@ -70,3 +71,36 @@ def error_codes(errors: Iterable[WireError], depth: int = 0) -> set[int]:
         if depth < MAX_CHAIN:
             found |= error_codes(e.error_chain or (), depth + 1)
     return found
+
+
+W = TypeVar("W")
+
+
+def decode_wire(decode: Callable[[bytes], W], body: bytes, what: str) -> W:
+    """`body` through `decode`; DecodeError (NotJsonError if not JSON) naming the misfit."""
+    try:
+        return decode(body)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(f"unexpected shape: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise NotJsonError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError(f"unexpected shape: JSON nested deeper than any {what}") from None
+
+
+def wire_timestamp(raw: str | None, where: str) -> datetime | None:
+    """A Radar timestamp (naive = UTC, `Z`, `+00:00`, 0-9 fraction digits) as aware UTC.
+
+    Empty or null means no data (a collector without that stream, say), which is not an error.
+    """
+    if not raw:
+        return None
+    try:
+        return parse_utc(raw)
+    except ValueError:
+        raise DecodeError(bad_timestamp(raw, where)) from None
+
+
+def bad_timestamp(raw: str, where: str) -> str:
+    """The message for an unusable timestamp: where, and its first 64 characters."""
+    return f"{where}: not an ISO 8601 timestamp in the years 1 to 9999: {raw[:64]!r}"
