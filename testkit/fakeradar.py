@@ -14,9 +14,8 @@ out of range, huge bodies, auth errors, dropped connections; see `testkit.faults
 switched on per prefix or globally, for a number of requests or until cleared, or drawn at
 random for a share of requests (`fault_rate`, for load runs).
 
-`fake.routes` (`testkit.fakeradar_routes`) serves `pfx2as` and `moas`, and `fake.events`
-(`testkit.fakeradar_events`) Radar's hijack and leak event lists, with the same faults (keyed
-`AS64500`, or `hijacks:AS64500` and `leaks:AS64500`); they are synthetic too.
+`fake.routes` (`testkit.fakeradar_routes`: `pfx2as`, `moas`; faults keyed `AS64500`) and
+`fake.events` (`testkit.fakeradar_events`: `hijacks:AS64500`, `leaks:…`) serve synthetic too.
 """
 
 from __future__ import annotations
@@ -310,9 +309,8 @@ class FakeRadar(ThreadedServer):
         broken: Callable[[Fault], bytes | None] | None = None,
         status: int = 200,
     ) -> web.StreamResponse:
-        """Answer with `fault` where the normal answer is `body` (another endpoint's), served
-        with `status`; `broken` makes that endpoint's wrongly shaped answers (by default the
-        realtime answer's)."""
+        """Answer with `fault` where another endpoint's answer is `body` (with `status`);
+        `broken` makes its wrongly shaped answers (default: the realtime answer's)."""
         return await self._fault(fault, request, key, _Scenario(status, body, answer), broken)
 
     def _scenario(self, prefix: str | None) -> _Scenario | None:

@@ -35,27 +35,17 @@ from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
-from tests.contrib_files import dashboard, panel_targets, rules
+from tests.contrib_files import (
+    METRIC_NAME,
+    dashboard,
+    exported_names,
+    grafana_to_promql,
+    panel_targets,
+    rules,
+)
 from tests.e2e.servers import Prometheus
 from tests.incidents import CLEAN, CLEAN_ORIGINS, HIJACK, VICTIM
 from tests.tools import require_tool
-
-METRIC_NAME = re.compile(r"\b(?:radar_monitor|process)_[a-z_]+")
-#: Sample names a family of each type produces in the text format.
-SAMPLE_SUFFIXES = {
-    "counter": ("_total", "_created"),
-    "histogram": ("_bucket", "_count", "_sum", "_created"),
-    "summary": ("", "_count", "_sum", "_created"),
-    "gauge": ("",),
-    "untyped": ("",),
-}
-#: Grafana's variables, as the dashboard is used: every prefix, Grafana's usual intervals.
-GRAFANA_VARIABLES = {
-    "$prefix": ".*",
-    "$__rate_interval": "1m",
-    "$__interval": "15s",
-    "$__range": "5m",
-}
 
 LOW = "203.0.113.0/24"
 FAILING = "2001:db8::/32"
@@ -63,14 +53,6 @@ PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
 STALE_COLLECTOR = "rrc00"
 #: Announced on the stream over and over, each by its own origin (no stream finding).
 STREAMED = (CLEAN, FAILING)
-
-
-def grafana_to_promql(expr: str) -> str:
-    """`expr` with Grafana's variables replaced as Grafana would (every prefix selected)."""
-    for variable, value in GRAFANA_VARIABLES.items():
-        expr = expr.replace(variable, value)
-    assert "$" not in expr, f"unsubstituted variable in {expr!r}"
-    return expr
 
 
 # --- against the running daemon ------------------------------------------------------------------
@@ -191,19 +173,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stop.set()
             feeder.join(timeout=5)
             daemon.close()
-
-
-def exported_names(exposition: str) -> set[str]:
-    """Every sample name the families in a /metrics text can produce."""
-    names: set[str] = set()
-    for line in exposition.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, family, kind = line.split()
-            base = family.removesuffix("_total") if kind == "counter" else family
-            names.update(base + suffix for suffix in SAMPLE_SUFFIXES[kind])
-        elif line and not line.startswith("#"):
-            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
-    return names
 
 
 def test_rules_and_panels_use_only_metrics_the_daemon_exports(stack: Stack) -> None:
