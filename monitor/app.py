@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from monitor.as_sync import AsSync
+from monitor.as_watches import expand
 from monitor.core.finding import BUILTIN_RULES
 from monitor.core.lifecycle import AlertBook, AlertEvent, AlertState
 from monitor.events_polling import EventsPolling, events_load
@@ -27,7 +29,7 @@ from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sinks.store import Store
 from monitor.sources.base import PrefixSource
-from monitor.sources.factory import configured_token, make_events, make_source
+from monitor.sources.factory import configured_token, make_events, make_origins, make_source
 from monitor.sources.polling import Plan, Poller, plan
 from monitor.state import MonitorState
 from monitor.streaming import Streaming
@@ -47,6 +49,8 @@ class App:
         self.store = Store(config.state.path)
         alerts, items = self.store.load()
         self.state = MonitorState(config=config, book=AlertBook(alerts), outbox=Outbox(items))
+        #: The config as loaded, without the prefixes its `asns:` syncs add (`state.config`).
+        self.loaded = config
         self.state.apply_config(config)
         self.state.store_error = self.store.error
         self.on_events = on_events
@@ -64,6 +68,7 @@ class App:
             on_cycle=self._cycle_complete,
         )
         self.events = EventsPolling(self.state, self._emit, make_events(source), schedule)
+        self.as_sync = AsSync(self.state, self._emit, make_origins(source), self._synced)
         self.notifier = self._notifier(config)
         self.notifier_task: asyncio.Task[None] | None = None
         self.streaming = self._streaming(config)
@@ -229,6 +234,26 @@ class App:
             await self.stop_notifier()
             self.notifier = self._notifier(config)
             self.start_notifier()
+        self.loaded = config
+        schedule = await self._adopt(expand(config, self.state.synced), source)
+        self.state.reload_ok = True
+        self.state.reload_time = time.time()
+        self.as_sync.replan(make_origins(source))
+        log.info("configuration reloaded: %s", schedule.describe(config.source))
+
+    async def _synced(self) -> None:
+        """An AS sync changed what is watched: adopt it as a reload would, alerts kept."""
+        config = expand(self.loaded, self.state.synced)
+        schedule = await self._adopt(config, self.poller.source)
+        log.info(
+            "watching %d prefixes after an AS sync: %s",
+            len(config.prefixes),
+            schedule.describe(config.source),
+        )
+
+    async def _adopt(self, config: Config, source: PrefixSource) -> Plan:
+        """Watch what `config` says through `source`; drop the alerts it no longer has."""
+        old = self.state.config
         self.state.apply_config(config)
         if config.stream is None:
             self.state.more_specifics.clear()  # only a stream finds (and forgets) them
@@ -239,13 +264,11 @@ class App:
                 self.state.book.alerts.pop(key)
                 self.state.book.dirty.add(key)
         schedule = self._follow_more_specifics()
-        self.state.reload_ok = True
-        self.state.reload_time = time.time()
         self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
         self.events.replan(make_events(source), schedule)
         await self._reload_stream(old, config)
         self.persist()
-        log.info("configuration reloaded: %s", schedule.describe(config.source))
+        return schedule
 
     async def _reload_stream(self, old: Config, config: Config) -> None:
         """Same stream URL: new subscriptions on the open socket; else a new stream (or none)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import config_warnings, load_config
+from monitor.config_asns import describe_asns
 from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
 from monitor.core.origins import MAX_PREFIXES
@@ -170,6 +171,8 @@ def cmd_check(path: Path) -> int:
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
     schedule = plan(config.source, len(config.prefixes), events_load(config))
     print(f"polling: {schedule.describe(config.source)}")
+    if config.asns:
+        print(f"asns: {describe_asns(config.asns)}")
     for line in describe_channels(config):
         print(line)
     now = datetime.now(UTC)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from monitor.config_asns import read_asns
 from monitor.config_rules import Rules, apply_overrides, read_rules, rule_name
 from monitor.config_stream import read_stream
 from monitor.core.collectors import MAX_COLLECTORS
@@ -130,6 +131,7 @@ def _parse(text: str, file: str) -> Config:
     rules = read_rules(top)
     seen: dict[str, str] = {}
     prefixes = top.sections("prefixes", lambda s: _prefix(s, rules, seen))
+    asns = read_asns(top, rules)
     notifications = found.attempt(
         top.mark("notifications"), lambda: _notifications(top.sub("notifications"), rules)
     )
@@ -152,6 +154,7 @@ def _parse(text: str, file: str) -> Config:
         silences=tuple(silences),
         stream=stream,
         file=file,
+        asns=tuple(asns),
     )
 
 
@@ -222,6 +225,7 @@ def _prefix(s: Section, rules: Rules, seen: dict[str, str]) -> PrefixConfig:
         rules=apply_overrides(s.sub("rules"), rules),
         max_length=s.get("max_length", _max_length(prefix), None),
         ignore_more_specifics=s.get("ignore_more_specifics", boolean, False),
+        written=frozenset(str(k) for k in s.data),
     )
     s.close()
     return cfg
@@ -367,7 +371,7 @@ def _silence(s: Section, rules: Rules) -> Silence:
 def config_warnings(config: Config) -> list[str]:
     """What is valid but almost certainly not meant: `check` prints these, `run` logs them."""
     warnings = []
-    if not config.prefixes:
+    if not config.prefixes and not config.asns:
         warnings.append("no prefixes are watched (prefixes: is empty)")
     if not config.rules:
         warnings.append("no rules are configured: nothing will ever fire (rules: is empty)")

@@ -42,13 +42,14 @@ def event_rules(config: Config) -> list[EventRule]:
 
 
 def watched_asns(config: Config, rule: EventRule) -> frozenset[int]:
-    """The expected origins of every prefix `rule` applies to (a prefix may disable it)."""
+    """The expected origins of every prefix `rule` applies to (a prefix may disable it), and
+    every `asns:` entry's AS it applies to."""
     return frozenset(
         asn
         for p in config.prefixes
         if any(r.name == rule.name for r in p.rules)
         for asn in p.origins
-    )
+    ) | {a.asn for a in config.asns if any(r.name == rule.name for r in a.rules)}
 
 
 def events_load(config: Config) -> EventsLoad | None:

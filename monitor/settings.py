@@ -8,6 +8,7 @@ from pathlib import Path
 
 from monitor.core.collectors import MAX_COLLECTORS
 from monitor.core.finding import Severity
+from monitor.core.origins import MAX_PREFIXES
 from monitor.core.silence import Silence
 from monitor.core.target import Target
 from monitor.exposition.webconfig import WebConfig
@@ -64,6 +65,8 @@ class PrefixConfig:
     ignore_more_specifics: bool = False
     #: For a more-specific the stream found (a temporary watch): the watched prefix it lies in.
     parent: str | None = None
+    #: The keys its `prefixes:` entry wrote: a synced AS's watch of it fills in the others.
+    written: frozenset[str] = frozenset()
 
     @property
     def target(self) -> Target:
@@ -85,6 +88,25 @@ class PrefixConfig:
             parent=self.prefix,
             rules=tuple(r for r in self.rules if r.type in INHERITED_RULE_TYPES),
         )
+
+
+#: How often an `asns:` entry is synced by default: RIB snapshots change over hours.
+DEFAULT_SYNC = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class AsConfig:
+    """An `asns:` entry: watch every prefix the AS originates, re-read every `sync`."""
+
+    asn: int
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    sync: float = DEFAULT_SYNC
+    #: The rules of its generated watches (its `rules:` and `upstreams` already merged).
+    rules: tuple[Rule, ...] = ()
+    #: Never watched, nor anything inside them, even if announced.
+    exclude: tuple[str, ...] = ()
+    max_prefixes: int = MAX_PREFIXES
 
 
 @dataclass(frozen=True)
@@ -174,3 +196,4 @@ class Config:
     #: None: no stream, polling only.
     stream: StreamConfig | None = None
     file: str = ""
+    asns: tuple[AsConfig, ...] = ()

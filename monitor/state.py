@@ -71,6 +71,23 @@ class EventsPollStats:
 
 
 @dataclass
+class AsSyncStatus:
+    """What the syncs of one `asns:` entry found, kept across syncs and reloads."""
+
+    #: Each synced prefix, and since when (unix time) the AS no longer originates it (None: it
+    #: does). A prefix absent for a whole `sync` period is dropped.
+    prefixes: dict[str, float | None] = field(default_factory=dict)
+    #: Unix time of the last attempt and of the last good sync; None before the first.
+    last_sync: float | None = None
+    last_success: float | None = None
+    #: The last attempt's outcome (None: none yet) and its error.
+    ok: bool | None = None
+    error: str | None = None
+    #: Prefixes beyond `max_prefixes` the last answer listed and that were left out.
+    left_out: int = 0
+
+
+@dataclass
 class MonitorState:
     """Everything the sinks show; mutated only on the daemon's event loop."""
 
@@ -98,6 +115,8 @@ class MonitorState:
     stream: StreamStats | None = None
     #: The polls of Radar's detectors, by kind, while a rule on them is configured.
     events: dict[str, EventsPollStats] = field(default_factory=dict)
+    #: The `asns:` syncs, by AS, while the config has the AS.
+    synced: dict[int, AsSyncStatus] = field(default_factory=dict)
 
     def snapshot(self) -> MonitorState:
         """A copy that later changes on the loop do not reach (views are immutable, shared)."""
@@ -109,6 +128,9 @@ class MonitorState:
             outbox=Outbox(self.outbox.items.values()),
             freshness=CollectorFreshness(self.freshness.views),
             events={k: dataclasses.replace(v) for k, v in self.events.items()},
+            synced={
+                k: dataclasses.replace(v, prefixes=dict(v.prefixes)) for k, v in self.synced.items()
+            },
         )
 
     def collectors(self) -> dict[str, CollectorView]:

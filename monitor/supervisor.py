@@ -86,6 +86,7 @@ class Supervisor:
             asyncio.create_task(self._tick(), name="ticker"),
             asyncio.create_task(self._announce_ready(), name="readiness"),
             asyncio.create_task(app.events.run(), name="radar events"),
+            asyncio.create_task(app.as_sync.run(), name="as sync"),
         ]
         poller = asyncio.create_task(app.poller.run(), name="poller")
         try:

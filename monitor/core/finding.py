@@ -29,7 +29,20 @@ SOURCE_AUTH = "source-auth"
 STREAM_DOWN = "stream-down"
 STREAM_STALE = "stream-stale"
 EVENTS_UNREACHABLE = "events-unreachable"
-BUILTIN_RULES = (SOURCE_UNREACHABLE, SOURCE_AUTH, STREAM_DOWN, STREAM_STALE, EVENTS_UNREACHABLE)
+#: Alerts of the `asns:` syncs: a sync failed, an AS originates nothing, a synced prefix is gone.
+SYNC_FAILED = "sync-failed"
+AS_ORIGINATES_NOTHING = "as-originates-nothing"
+PREFIX_GONE = "prefix-gone"
+BUILTIN_RULES = (
+    SOURCE_UNREACHABLE,
+    SOURCE_AUTH,
+    STREAM_DOWN,
+    STREAM_STALE,
+    EVENTS_UNREACHABLE,
+    SYNC_FAILED,
+    AS_ORIGINATES_NOTHING,
+    PREFIX_GONE,
+)
 
 
 class AlertKey(NamedTuple):
@@ -58,7 +71,8 @@ class Finding:
     parent: str | None = None
     #: The neighbour of the origin the finding is about (a route leak through it).
     upstream: int | None = None
-    #: The Radar event (`hijack 1234`) or events poller (`hijack`) the finding is about.
+    #: The Radar event (`hijack 1234`) or events poller (`hijack`) the finding is about, or a
+    #: prefix of a synced AS (`AS64500 192.0.2.0/24`).
     event: str | None = None
 
     @property

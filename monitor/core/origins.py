@@ -47,3 +47,8 @@ class MoasPrefix:
     def others(self, asn: int) -> tuple[int, ...]:
         """The origins other than `asn`, in ascending order."""
         return tuple(sorted({o.origin for o in self.origins} - {asn}))
+
+
+def sync_subject(asn: int, prefix: str) -> str:
+    """The alert subject of a finding about `prefix` of synced `asn`: `AS64500 192.0.2.0/24`."""
+    return f"AS{asn} {prefix}"

@@ -15,6 +15,7 @@ from monitor import __version__
 from monitor.core.lifecycle import AlertState
 from monitor.core.measures import expected_visibility
 from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
+from monitor.exposition.as_sync_metrics import AsSyncCollector
 from monitor.exposition.events_metrics import EventsCollector
 from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.more_specific_metrics import MoreSpecificCollector
@@ -306,6 +307,7 @@ class Metrics:
         self.registry.register(StreamCollector(lambda: self._state.pinned or get_state()))
         self.registry.register(MoreSpecificCollector(lambda: self._state.pinned or get_state()))
         self.registry.register(EventsCollector(lambda: self._state.pinned or get_state()))
+        self.registry.register(AsSyncCollector(lambda: self._state.pinned or get_state()))
         self._detection = Histogram(
             "radar_monitor_stream_detection_seconds",
             "From a stream frame's timestamp to the alert it fired (clocks of RIS and ours).",

@@ -21,7 +21,7 @@ from monitor.core.measures import (
     prefix_links,
     utc_text,
 )
-from monitor.state import EventsPollStats, MonitorState, PrefixStatus, StreamStats
+from monitor.state import AsSyncStatus, EventsPollStats, MonitorState, PrefixStatus, StreamStats
 
 
 def _e(value: object) -> str:
@@ -97,6 +97,21 @@ def _events_line(events: Mapping[str, EventsPollStats], now: datetime) -> str:
             state = f'<span class="good">ok</span>, last round {_e(_ago(stats.last_success, now))}'
         parts.append(f"{_e(kind)}s of {ases}: {state}")
     return f'<p class="events">Radar\'s detectors: {"; ".join(parts)}.</p>' if parts else ""
+
+
+def _synced_line(synced: Mapping[int, AsSyncStatus], now: datetime) -> str:
+    """The `asns:` syncs in one line: each AS's prefixes, last sync and its outcome."""
+    parts = []
+    for asn, status in sorted(synced.items()):
+        if status.last_sync is None:
+            continue
+        if status.ok:
+            outcome = '<span class="good">ok</span>'
+        else:
+            outcome = f'<span class="bad">failed</span> ({_e(status.error or "")})'
+        count = f"{len(status.prefixes)} prefix{'' if len(status.prefixes) == 1 else 'es'}"
+        parts.append(f"AS{asn}: {count}, last sync {_e(_ago(status.last_sync, now))} {outcome}")
+    return f'<p class="synced">Synced ASes: {"; ".join(parts)}.</p>' if parts else ""
 
 
 def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
@@ -240,7 +255,7 @@ def status_page(state: MonitorState, now: datetime) -> str:
     last_cycle = _ago(state.last_cycle_completed, now)
     instance = _e(state.config.http.instance)
     stream = "" if state.stream is None else _stream_line(state.stream, now)
-    stream += _events_line(state.events, now)
+    stream += _events_line(state.events, now) + _synced_line(state.synced, now)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="30">

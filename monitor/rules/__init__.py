@@ -10,6 +10,7 @@ from monitor.rules.rpki_invalid import RpkiInvalidRule
 from monitor.rules.stale_collector import StaleCollectorRule
 from monitor.rules.stale_data import StaleDataRule
 from monitor.rules.unexpected_origin import UnexpectedOriginRule
+from monitor.rules.unlisted_prefix import UnlistedPrefixRule
 from monitor.rules.upstream import UpstreamRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 
@@ -26,7 +27,8 @@ RULE_TYPES: dict[str, type[Rule]] = {
         UpstreamRule,
         RadarHijackRule,
         RadarLeakRule,
+        UnlistedPrefixRule,
     )
 }
 
-__all__ = ["RULE_TYPES", "EventRule", "Rule"]
+__all__ = ["RULE_TYPES", "EventRule", "Rule", "UnlistedPrefixRule", "UpstreamRule"]

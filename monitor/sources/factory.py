@@ -61,6 +61,15 @@ def make_events(source: PrefixSource) -> RadarEvents | None:
     return RadarEvents(source.client) if isinstance(source, RadarRoutes) else None
 
 
+def make_origins(source: PrefixSource) -> Callable[[int], RadarOrigins] | None:
+    """What ASes originate through `source`'s client (one budget), for a cap of prefixes per
+    AS; None if it is not Radar."""
+    if not isinstance(source, RadarRoutes):
+        return None
+    client = source.client
+    return lambda cap: RadarOrigins(client, cap)
+
+
 def make_stream(
     config: StreamConfig,
     prefixes: Iterable[str],

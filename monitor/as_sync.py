@@ -1,0 +1,250 @@
+"""The `asns:` syncs: what each AS originates, re-read every `sync` through the one Radar budget.
+
+A good sync updates the AS's synced prefixes (`AsSyncStatus`); the watch list follows through
+`on_change`, the same path a reload takes, so alert state is kept and the stream follows. The
+first good sync is the baseline; after it, a newly originated prefix fires `unlisted_prefix`.
+A prefix no longer originated stays watched for a whole `sync` period, then raises the
+built-in `prefix-gone` once and is dropped. A failed sync, or an answer listing nothing, keeps
+the last good list and raises `sync-failed` or `as-originates-nothing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from monitor.config_asns import excluded
+from monitor.core.finding import AS_ORIGINATES_NOTHING, PREFIX_GONE, SYNC_FAILED, Finding, Severity
+from monitor.core.lifecycle import Policy, Scope, Timing
+from monitor.core.origins import AsPrefixes, sync_subject
+from monitor.ops.waiting import until_set
+from monitor.pipeline import EventSink
+from monitor.rules import UnlistedPrefixRule
+from monitor.settings import AsConfig
+from monitor.sources.base import SourceError
+from monitor.state import AsSyncStatus, MonitorState
+
+log = logging.getLogger(__name__)
+
+#: Timers may wake a hair early: "absent a whole period" allows for it.
+SLACK = 0.5
+#: Between rounds while no AS is configured (a reload wakes the loop at once).
+IDLE = 3600.0
+
+
+class OriginsFetcher(Protocol):
+    """What the sync needs of the source: every prefix `asn` originates."""
+
+    async def originated(self, asn: int) -> AsPrefixes:
+        """The prefixes (at most the fetcher's cap), or a SourceError."""
+
+
+#: The fetcher for an AS's cap of prefixes (None: the source is not Radar).
+FetcherFor = Callable[[int], OriginsFetcher]
+
+
+class AsSync:
+    """Syncs every `asns:` entry when it is due and tells `on_change` when the list changed."""
+
+    def __init__(
+        self,
+        state: MonitorState,
+        sink: EventSink,
+        fetcher_for: FetcherFor | None,
+        on_change: Callable[[], Awaitable[None]],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self._sink = sink
+        self.fetcher_for = fetcher_for
+        self._on_change = on_change
+        self._clock = clock
+        #: When each AS is due next (unix time); an AS not here is due at once.
+        self._due: dict[int, float] = {}
+        self._wake = asyncio.Event()
+        self._told_no_source = False
+
+    def replan(self, fetcher_for: FetcherFor | None) -> None:
+        """Sync through `fetcher_for` from now on; ASes a reload added are synced at once."""
+        self.fetcher_for = fetcher_for
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Sync what is due, then sleep until the next AS is, until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                delay = await self.sync_due()
+            except Exception:  # a bug in one round must not end every later sync
+                log.exception("AS sync round failed unexpectedly")
+                delay = 60.0
+            await until_set(self._wake, delay)
+
+    async def sync_due(self) -> float:
+        """Sync every AS that is due; the seconds until the next one is."""
+        entries = {e.asn: e for e in self.state.config.asns}
+        changed = False
+        for asn in [a for a in self.state.synced if a not in entries]:
+            del self.state.synced[asn]  # a reload removed it: so are its generated watches
+            self._due.pop(asn, None)
+            changed = True
+        if entries and self.fetcher_for is None:
+            if not self._told_no_source:
+                log.warning("asns: needs source type radar; not syncing")
+                self._told_no_source = True
+            entries = {}
+        for asn, entry in entries.items():
+            now = self._clock()
+            if self._due.get(asn, now) <= now:
+                self._due[asn] = now + entry.sync
+                changed |= await self.sync(entry, now)
+        if changed:
+            await self._on_change()
+        if not entries:
+            return IDLE
+        return max(0.0, min(self._due[a] for a in entries) - self._clock())
+
+    async def sync(self, entry: AsConfig, now: float) -> bool:
+        """Sync one AS at unix time `now`; whether its synced prefixes changed."""
+        assert self.fetcher_for is not None
+        status = self.state.synced.setdefault(entry.asn, AsSyncStatus())
+        status.last_sync = now
+        try:
+            answer = await self.fetcher_for(entry.max_prefixes).originated(entry.asn)
+        except SourceError as exc:
+            return self._failed(entry, status, str(exc), now)
+        except Exception:
+            log.exception("sync of AS%d: unexpected error", entry.asn)
+            return self._failed(entry, status, "internal error (see log)", now)
+        baseline = status.last_success is None
+        status.ok, status.error, status.last_success = True, None, now
+        status.left_out = answer.left_out
+        if answer.left_out:
+            log.warning(
+                "AS%d originates %d prefixes more than max_prefixes %d: they are not watched",
+                entry.asn,
+                answer.left_out,
+                entry.max_prefixes,
+            )
+        if not answer.prefixes:
+            # A typo or a Radar glitch, not a reason to stop watching: the list stays as it is.
+            log.warning("AS%d originates nothing per Radar; its watch list is kept", entry.asn)
+            self._judge(entry, [self._nothing(entry)], now)
+            return False
+        originated = [p.prefix for p in answer.prefixes if not excluded(p.prefix, entry.exclude)]
+        new = [p for p in originated if p not in status.prefixes]
+        unlisted = [] if baseline else [p for p in new if not self.state.watching(p)]
+        before = set(status.prefixes)
+        gone = self._age(entry, status, set(originated), now)
+        for prefix in originated:
+            status.prefixes[prefix] = None
+        findings = [
+            f
+            for rule in entry.rules
+            if isinstance(rule, UnlistedPrefixRule)
+            for f in rule.judge_new(entry.asn, unlisted, entry.labels)
+        ]
+        findings += [self._gone(entry, prefix) for prefix in gone]
+        self._judge(entry, findings, now)
+        log.log(
+            logging.INFO if baseline or new or gone else logging.DEBUG,
+            "synced AS%d: %d prefixes watched, %d new, %d gone",
+            entry.asn,
+            len(status.prefixes),
+            len(new),
+            len(gone),
+        )
+        return set(status.prefixes) != before
+
+    @staticmethod
+    def _age(entry: AsConfig, status: AsSyncStatus, originated: set[str], now: float) -> list[str]:
+        """Mark prefixes no longer originated; drop those absent a whole period (returned)."""
+        gone = []
+        for prefix, since in list(status.prefixes.items()):
+            if prefix in originated:
+                continue
+            if excluded(prefix, entry.exclude):
+                del status.prefixes[prefix]  # a reload excluded it: never watched, never told
+            elif since is None:
+                status.prefixes[prefix] = now
+                log.info("AS%d no longer originates %s; still watched for now", entry.asn, prefix)
+            elif now - since >= entry.sync - SLACK:
+                del status.prefixes[prefix]
+                gone.append(prefix)
+        return gone
+
+    def _failed(self, entry: AsConfig, status: AsSyncStatus, error: str, now: float) -> bool:
+        status.ok, status.error = False, error
+        log.warning("sync of AS%d failed: %s; its last good list is kept", entry.asn, error)
+        finding = Finding(
+            SYNC_FAILED,
+            "sync_failed",
+            Severity.WARNING,
+            None,
+            f"what AS{entry.asn} originates could not be fetched: {error}; the last good list "
+            f"of {len(status.prefixes)} prefixes stays watched",
+            origin=entry.asn,
+            labels=dict(entry.labels),
+        )
+        self._judge(entry, [finding], now, only=SYNC_FAILED)
+        return False
+
+    @staticmethod
+    def _nothing(entry: AsConfig) -> Finding:
+        return Finding(
+            AS_ORIGINATES_NOTHING,
+            "as_originates_nothing",
+            Severity.WARNING,
+            None,
+            f"Radar lists no prefix originated by AS{entry.asn}: a typo in asns:, or the AS "
+            "announces nothing; the last good list (if any) stays watched",
+            origin=entry.asn,
+            labels=dict(entry.labels),
+        )
+
+    @staticmethod
+    def _gone(entry: AsConfig, prefix: str) -> Finding:
+        return Finding(
+            PREFIX_GONE,
+            "prefix_gone",
+            Severity.INFO,
+            None,
+            f"AS{entry.asn} has not originated {prefix} for a whole sync period "
+            f"({entry.sync:.0f}s); it is no longer watched",
+            origin=entry.asn,
+            labels=dict(entry.labels),
+            event=sync_subject(entry.asn, prefix),
+        )
+
+    def _judge(
+        self, entry: AsConfig, findings: list[Finding], now: float, only: str | None = None
+    ) -> None:
+        """Raise `findings`; resolve this AS's sync alerts they no longer include (a failed
+        sync, `only` set, speaks for `sync-failed` alone)."""
+        config = self.state.config
+        book = self.state.book
+        mine = f"AS{entry.asn} "
+        per_prefix = {PREFIX_GONE} | {
+            r.name for r in entry.rules if isinstance(r, UnlistedPrefixRule)
+        }
+        subjects = {
+            rule: frozenset(
+                k.subject
+                for k in book.alerts
+                if k.rule == rule and not k.prefix and k.subject.startswith(mine)
+            )
+            for rule in per_prefix
+        }
+        subjects |= {SYNC_FAILED: frozenset({str(entry.asn)})}
+        subjects |= {AS_ORIGINATES_NOTHING: frozenset({str(entry.asn)})}
+        if only is not None:
+            subjects = {only: subjects[only]}
+        n = config.notifications
+        timings = {r.name: Timing(r.for_, r.keep_firing_for) for r in entry.rules}
+        policy = Policy(n.repeat_interval, n.send_resolved, timings, config.silences)
+        when = datetime.fromtimestamp(now, UTC)
+        self._sink(book.observe(Scope(prefix="", subjects=subjects), findings, None, when, policy))

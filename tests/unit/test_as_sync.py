@@ -1,0 +1,212 @@
+"""The `asns:` syncs against the fake Radar's pfx2as, time injected: each originated prefix a
+watch; the first sync a baseline; a new prefix fires `unlisted_prefix` once; a withdrawn one is
+kept a whole period, then `prefix-gone` once and dropped; a failed or empty sync keeps the list
+and says so; a manual entry wins field by field and is never dropped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from monitor.as_sync import AsSync
+from monitor.as_watches import expand
+from monitor.config import parse_config
+from monitor.core.lifecycle import AlertEvent, AlertState
+from monitor.ops.secret import Secret
+from monitor.rules.upstream import UpstreamRule
+from monitor.rules.visibility_below import VisibilityBelowRule
+from monitor.sources.radar_client import RadarClient
+from monitor.sources.radar_pfx2as import RadarOrigins
+from monitor.state import MonitorState
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+from tests.builders import monitor_state
+
+CONFIG = """\
+source: {max_failures: 2}
+rules:
+  - {name: new-prefix, type: unlisted_prefix, severity: warning}
+  - {name: low-visibility, type: visibility_below, severity: warning, threshold: 0.8}
+  - {name: leak, type: upstream, severity: warning}
+prefixes:
+  - {prefix: 198.51.100.0/24, origins: [64500], description: manual, labels: {site: ams}}
+asns:
+  - asn: 64500
+    description: our network
+    labels: {team: core}
+    sync: 60s
+    upstreams: [174]
+    rules: {low-visibility: {threshold: 0.6}}
+    exclude: [192.0.2.128/25]
+"""
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeRadar]:
+    async with FakeRadar() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeRadar) -> AsyncIterator[RadarClient]:
+    source = replace(parse_config(CONFIG).source, base_url=fake.base_url, retries=0, timeout=3)
+    radar = RadarClient(source, Secret(DEFAULT_TOKEN))
+    yield radar
+    await radar.close()
+
+
+class Clocked:
+    """An AsSync whose clock the test sets, adopting each change as the daemon does."""
+
+    def __init__(self, client: RadarClient, text: str = CONFIG) -> None:
+        self.now = T0
+        self.sent: list[AlertEvent] = []
+        self.state = monitor_state(text)
+        self.loaded = self.state.config
+        self.sync = AsSync(
+            self.state,
+            self.sent.extend,
+            lambda cap: RadarOrigins(client, cap),
+            self._adopt,
+            clock=lambda: self.now,
+        )
+
+    async def _adopt(self) -> None:
+        self.state.apply_config(expand(self.loaded, self.state.synced))
+
+    async def at(self, seconds: float) -> float:
+        self.now = T0 + seconds
+        return await self.sync.sync_due()
+
+    def watched(self) -> list[str]:
+        return sorted(self.state.prefixes)
+
+    def firing(self) -> dict[str, str]:
+        return {
+            k.subject: k.rule
+            for k, a in self.state.book.alerts.items()
+            if a.state is AlertState.FIRING
+        }
+
+
+async def test_every_originated_prefix_is_watched_with_the_entrys_settings(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25", "192.0.2.128/26", "198.51.100.0/24")
+    daemon = Clocked(client)
+    assert await daemon.at(0) == 60.0  # the next sync is due a period later
+    # The excluded /25 covers the /26; the manual prefix is merged, not doubled.
+    assert daemon.watched() == ["192.0.2.0/25", "198.51.100.0/24"]
+    synced = daemon.state.prefixes["192.0.2.0/25"].watch
+    assert synced.origins == {64500} and synced.description == "our network"
+    assert synced.labels == {"team": "core"}
+    rules = {r.name: r for r in synced.rules}
+    low = rules["low-visibility"]
+    assert isinstance(low, VisibilityBelowRule) and low.threshold == 0.6
+    leak = rules["leak"]
+    assert isinstance(leak, UpstreamRule) and leak.upstreams == {174}
+    # The manual entry wins what it wrote; the rest comes from the AS.
+    manual = daemon.state.prefixes["198.51.100.0/24"].watch
+    assert manual.description == "manual" and manual.labels == {"team": "core", "site": "ams"}
+    assert {r.name: r for r in manual.rules}["low-visibility"] == low
+    assert daemon.firing() == {}  # the baseline fires nothing
+
+
+async def test_a_new_prefix_fires_once_and_a_withdrawn_one_is_dropped_after_a_period(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25", "203.0.113.0/24")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    fake.routes.set_origin(64500, "192.0.2.0/25", "198.18.0.0/24")
+    await daemon.at(30)  # not due yet: nothing asked
+    assert daemon.watched() == ["192.0.2.0/25", "198.51.100.0/24", "203.0.113.0/24"]
+    await daemon.at(60)
+    assert daemon.firing() == {"AS64500 198.18.0.0/24": "new-prefix"}
+    [new] = [e for e in daemon.sent if e.alert.key.rule == "new-prefix"]
+    assert "AS64500" in new.alert.finding.message and "198.18.0.0/24" in new.alert.finding.message
+    # The withdrawn prefix is still watched: visibility_below tells on-call it is gone.
+    assert "203.0.113.0/24" in daemon.watched() and "198.18.0.0/24" in daemon.watched()
+    await daemon.at(120)
+    assert daemon.firing() == {"AS64500 203.0.113.0/24": "prefix-gone"}  # new-prefix resolved
+    [gone] = [a for a in daemon.state.book.alerts.values() if a.key.rule == "prefix-gone"]
+    assert gone.finding.severity.value == "info"
+    assert daemon.watched() == ["192.0.2.0/25", "198.18.0.0/24", "198.51.100.0/24"]
+    await daemon.at(180)
+    assert daemon.firing() == {}
+    kinds = [(e.alert.key.rule, e.kind.value) for e in daemon.sent]
+    assert kinds == [
+        ("new-prefix", "firing"),
+        ("prefix-gone", "firing"),
+        ("new-prefix", "resolved"),
+        ("prefix-gone", "resolved"),
+    ]
+
+
+async def test_a_prefix_back_before_a_period_ends_is_kept_and_not_told(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25", "203.0.113.0/24")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    await daemon.at(60)
+    fake.routes.set_origin(64500, "192.0.2.0/25", "203.0.113.0/24")
+    await daemon.at(120)
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    await daemon.at(180)  # absent again: the period starts over
+    assert "203.0.113.0/24" in daemon.watched() and daemon.firing() == {}
+
+
+async def test_a_failed_sync_keeps_the_list_and_alerts_until_the_next_good_one(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    fake.set_fault("500", "AS64500")
+    await daemon.at(60)
+    assert daemon.watched() == ["192.0.2.0/25", "198.51.100.0/24"]
+    assert daemon.firing() == {"64500": "sync-failed"}
+    [failed] = daemon.state.book.alerts.values()
+    assert "AS64500" in failed.finding.message and "HTTP 500" in failed.finding.message
+    status = daemon.state.synced[64500]
+    assert status.ok is False and status.last_success == T0
+    fake.clear_faults()
+    fake.routes.set_origin(64500, "192.0.2.0/25", "203.0.113.0/24")
+    await daemon.at(120)
+    # Resolved; and the failure was no new baseline: the new prefix fires.
+    assert daemon.firing() == {"AS64500 203.0.113.0/24": "new-prefix"}
+
+
+async def test_an_as_that_originates_nothing_is_a_finding_not_an_empty_list(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    fake.routes.set_origin(64500)
+    await daemon.at(60)
+    await daemon.at(120)
+    assert daemon.firing() == {"64500": "as-originates-nothing"}
+    assert daemon.watched() == ["192.0.2.0/25", "198.51.100.0/24"]
+
+
+async def test_a_reload_removing_the_as_drops_its_watches_but_never_a_manual_entry(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25", "198.51.100.0/24")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    daemon.loaded = replace(daemon.loaded, asns=())
+    daemon.state.config = daemon.loaded
+    assert await daemon.at(10) == 3600.0
+    assert daemon.watched() == ["198.51.100.0/24"]
+    assert daemon.state.synced == {}
+
+
+def test_expanding_without_a_sync_is_the_config_itself() -> None:
+    state: MonitorState = monitor_state(CONFIG)
+    assert expand(state.config, state.synced) is state.config
