@@ -110,7 +110,7 @@ def _synced_line(synced: Mapping[int, AsSyncStatus], now: datetime) -> str:
         else:
             outcome = f'<span class="bad">failed</span> ({_e(status.error or "")})'
         count = f"{len(status.prefixes)} prefix{'' if len(status.prefixes) == 1 else 'es'}"
-        parts.append(f"AS{asn}: {count}, last sync {_e(_ago(status.last_sync, now))} {outcome}")
+        parts.append(f"AS{asn}: {count}, last sync {_e(_ago(status.last_sync, now))}: {outcome}")
     return f'<p class="synced">Synced ASes: {"; ".join(parts)}.</p>' if parts else ""
 
 

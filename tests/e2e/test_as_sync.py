@@ -6,6 +6,7 @@ and raises `sync-failed` until it answers again."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,36 @@ def test_an_as_is_synced_watched_and_followed_through_changes_and_faults(
     check = [sys.executable, "-m", "monitor", "check", "--config", str(daemon.config)]
     checked = subprocess.run(check, capture_output=True, text=True, timeout=60, check=False)
     assert checked.returncode == 0 and f"1 AS synced: AS{ASN} every 2s" in checked.stdout
+    assert "Traceback" not in daemon.log
+
+
+def test_a_reload_keeps_the_synced_watches_and_their_state_and_adopts_a_new_exclude(
+    tmp_path: Path, fake: FakeRadar, daemons: list[DaemonProcess]
+) -> None:
+    for prefix in (KEPT, WITHDRAWN, MANUAL):
+        fake.set_prefix(prefix, [OriginSpec(ASN)], n_routes=5)
+    fake.routes.set_origin(ASN, KEPT, WITHDRAWN)
+    port = free_port()
+    text = daemon_yaml(
+        fake.base_url,
+        [f"{{prefix: {MANUAL}, origins: [{ASN}]}}"],
+        [NEW_PREFIX_RULE],
+        source={"interval": "1s", "timeout": "3s", "retries": 0},
+        port=port,
+        state=tmp_path / "state.db",
+    )
+    entry = f"asns: [{{asn: {ASN}, sync: 2s}}]\n"
+    daemon = launch(daemons, tmp_path, write_config(tmp_path, text + entry))
+    wait_for(lambda: watched(port).get(KEPT, {}).get("last_success"), what="KEPT polled")
+
+    write_config(tmp_path, text + entry.replace("sync: 2s", f"sync: 2s, exclude: [{WITHDRAWN}]"))
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in daemon.log, what="the reload")
+    # The synced watch survived the reload with what it knew; the excluded one goes at the
+    # next sync, quietly (an exclusion is the operator's choice, not news).
+    assert watched(port)[KEPT]["last_success"]
+    wait_for(lambda: WITHDRAWN not in watched(port), what="the excluded prefix dropped")
+    assert set(watched(port)) == {KEPT, MANUAL} and alerts(port) == []
     assert "Traceback" not in daemon.log
 
 

@@ -366,7 +366,7 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
     for line in EXAMPLE_CONFIG.read_text().splitlines():
         body = line[2:]
         if line.startswith("# ") and body.startswith(
-            ("notifications", "silences", "http", "state", "stream", " ")
+            ("asns", "notifications", "silences", "http", "state", "stream", " ")
         ):
             line = body
         lines.append(line.replace("/etc/radar-monitor/", f"{tmp_path}/"))
@@ -392,3 +392,6 @@ def test_the_example_with_its_commented_sections_switched_on_is_valid(
         "upstream",
     )
     assert (types["radar-hijack"], types["radar-leak"]) == ("radar_hijack", "radar_leak")
+    assert types["new-prefix"] == "unlisted_prefix"
+    [synced] = config.asns
+    assert (synced.asn, synced.sync, synced.exclude) == (64500, 6 * 3600.0, ("192.0.2.128/25",))
