@@ -91,6 +91,7 @@ class AsSync:
         for asn in [a for a in self.state.synced if a not in entries]:
             del self.state.synced[asn]  # a reload removed it: so are its generated watches
             self._due.pop(asn, None)
+            self._forget(asn)
             changed = True
         if entries and self.fetcher_for is None:
             if not self._told_no_source:
@@ -219,6 +220,24 @@ class AsSync:
             labels=dict(entry.labels),
             event=sync_subject(entry.asn, prefix),
         )
+
+    def _forget(self, asn: int) -> None:
+        """Resolve the sync alerts of `asn`, which the config no longer syncs."""
+        mine = f"AS{asn} "
+        subjects: dict[str, set[str]] = {}
+        for key in self.state.book.alerts:
+            about = key.subject.startswith(mine) or (
+                key.subject == str(asn) and key.rule in (SYNC_FAILED, AS_ORIGINATES_NOTHING)
+            )
+            if about and not key.prefix:
+                subjects.setdefault(key.rule, set()).add(key.subject)
+        if not subjects:
+            return
+        n = self.state.config.notifications
+        policy = Policy(n.repeat_interval, n.send_resolved, {}, self.state.config.silences)
+        scope = Scope(prefix="", subjects={r: frozenset(s) for r, s in subjects.items()})
+        when = datetime.fromtimestamp(self._clock(), UTC)
+        self._sink(self.state.book.observe(scope, [], None, when, policy))
 
     def _judge(
         self, entry: AsConfig, findings: list[Finding], now: float, only: str | None = None

@@ -200,11 +200,15 @@ async def test_a_reload_removing_the_as_drops_its_watches_but_never_a_manual_ent
     fake.routes.set_origin(64500, "192.0.2.0/25", "198.51.100.0/24")
     daemon = Clocked(client)
     await daemon.at(0)
+    fake.set_fault("500", "AS64500")
+    await daemon.at(60)
+    assert daemon.firing() == {"64500": "sync-failed"}
     daemon.loaded = replace(daemon.loaded, asns=())
     daemon.state.config = daemon.loaded
-    assert await daemon.at(10) == 3600.0
+    assert await daemon.at(70) == 3600.0
     assert daemon.watched() == ["198.51.100.0/24"]
     assert daemon.state.synced == {}
+    assert daemon.firing() == {}  # its sync alert ends with it
 
 
 def test_expanding_without_a_sync_is_the_config_itself() -> None:
