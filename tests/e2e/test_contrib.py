@@ -51,6 +51,8 @@ LOW = "203.0.113.0/24"
 FAILING = "2001:db8::/32"
 PREFIXES = {CLEAN: 64500, VICTIM: 64501, LOW: 64502, FAILING: 64503}
 STALE_COLLECTOR = "rrc00"
+#: An `asns:` entry whose sync always fails.
+UNSYNCABLE = 64599
 #: Announced on the stream over and over, each by its own origin (no stream finding).
 STREAMED = (CLEAN, FAILING)
 
@@ -91,6 +93,7 @@ def daemon_config(
         port=port,
         state=tmp / "not-a-directory" / "state.db",
     )
+    text += f"asns: [{{asn: {UNSYNCABLE}, sync: 2s}}]\n"  # its pfx2as answers fail
     return text + f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
 
 
@@ -141,6 +144,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         fake.set_prefix(LOW, [OriginSpec(64502, ratio=0.3)], data_time=old, **stale)
         fake.set_fault("500", prefix=FAILING)
         fake.set_fault("500", prefix=f"hijacks:AS{PREFIXES[FAILING]}")
+        fake.set_fault("500", prefix=f"AS{UNSYNCABLE}")
         port, dead_port = free_port(), free_port()
         config = write_config(tmp, daemon_config(tmp, fake, ris, port, dead_port))
         daemon = DaemonProcess(tmp, config).start()
@@ -305,6 +309,7 @@ def test_every_rule_expression_holds_against_the_real_daemon(
         "RadarMonitorStreamConfirmationsDropped": (("instance",), {(me,)}),
         "RadarMonitorStreamDisconnected": (("instance",), set()),
         "RadarMonitorEventsPollingFailing": (("instance", "kind"), {(me, "hijack")}),
+        "RadarMonitorAsSyncFailing": (("instance", "asn"), {(me, str(UNSYNCABLE))}),
     }
     results: dict[str, set[tuple[str, ...]]] = {}
 
