@@ -117,3 +117,18 @@ def _without_process(body: bytes) -> list[str]:
         for line in body.decode().splitlines()
         if not line.startswith(("process_", "radar_monitor_http_", "radar_monitor_event_loop"))
     ]
+
+
+def test_a_snapshot_keeps_every_field_and_ignores_later_changes() -> None:
+    state = known_state()
+    live = state.prefixes[V6]
+    live.last_shown = 1_795_000_000.0
+    snapshot = state.snapshot()
+    copied = snapshot.prefixes[V6]
+    assert copied == live and copied is not live
+    live.failures, live.error, live.view = 9, "boom", None
+    assert (copied.failures, copied.error, copied.view is not None) == (
+        2,
+        "no complete answer within 20s",
+        True,
+    )
