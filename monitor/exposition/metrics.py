@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -13,12 +14,12 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.core.lifecycle import AlertState
-from monitor.core.measures import expected_visibility
-from monitor.core.observation import STREAMS, ErrorKind, RpkiStatus
+from monitor.core.observation import STREAMS, ErrorKind
 from monitor.exposition.as_sync_metrics import AsSyncCollector
 from monitor.exposition.events_metrics import EventsCollector
 from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.more_specific_metrics import MoreSpecificCollector
+from monitor.exposition.prefix_metrics import PrefixLines
 from monitor.exposition.stream_metrics import StreamCollector
 from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
@@ -30,31 +31,18 @@ REQUEST_OUTCOMES = (REQUEST_SUCCESS, *(k.value for k in ErrorKind if k is not Er
 #: From a fast cached answer up to the default 20 s timeout and a little beyond.
 REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 ALERT_STATES = (AlertState.PENDING, AlertState.FIRING)
+GZIP_LEVEL = 1
+#: zlib's window size plus 16: a gzip header and trailer rather than zlib's.
+GZIP_WBITS = 31
 
 
 class StateCollector(Collector):
     """Renders the current `MonitorState` at every scrape, so vanished series vanish too.
 
     Families are rebuilt from whatever state `get_state` returns now (the daemon swaps the
-    state on reload); an origin no longer in the answer or a resolved alert simply has no
-    line on the next scrape instead of a stale one. Origins are labelled by ASN number.
-    The config's per-prefix `labels` are deliberately not exported: they may differ between
-    prefixes and change on reload, which would give families inconsistent label sets and
-    churn series; join on `prefix` in PromQL instead.
+    state on reload); a resolved alert simply has no line on the next scrape instead of a
+    stale one. The per-prefix families are `PrefixLines`' (monitor/exposition/prefix_metrics.py).
 
-        radar_monitor_prefix_info{description="anycast DNS",prefix="1.1.1.0/24",team="edge"} 1.0
-        radar_monitor_prefix_visibility_ratio{origin="13335",prefix="1.1.1.0/24"} 0.99
-        radar_monitor_prefix_visible_peers{origin="13335",prefix="1.1.1.0/24"} 990.0
-        radar_monitor_prefix_total_peers{origin="13335",prefix="1.1.1.0/24"} 1000.0
-        radar_monitor_prefix_expected_visibility_ratio{prefix="1.1.1.0/24"} 0.99
-        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="valid"} 1.0
-        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="invalid"} 0.0
-        radar_monitor_prefix_rpki_status{origin="13335",prefix="1.1.1.0/24",status="unknown"} 0.0
-        radar_monitor_prefix_origin_expected{origin="13335",prefix="1.1.1.0/24"} 1.0
-        radar_monitor_prefix_routes{prefix="1.1.1.0/24"} 1234.0
-        radar_monitor_prefix_data_timestamp_seconds{prefix="1.1.1.0/24"} 1.79586717e+09
-        radar_monitor_prefix_last_success_timestamp_seconds{prefix="1.1.1.0/24"} 1.7958672e+09
-        radar_monitor_prefix_fetch_failures{prefix="1.1.1.0/24"} 0.0
         radar_monitor_collector_last_update_timestamp_seconds{collector="rrc00",stream="rib"} ...
         radar_monitor_collector_peers{collector="rrc00",family="ipv4"} 30.0
         radar_monitor_alert_active{prefix="1.1.1.0/24",rule="rpki-invalid",severity="critical",
@@ -74,108 +62,9 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Fresh metric families from the state as it is now."""
         state = self.pinned or self._get_state()
-        yield self._info(state)
-        yield from self._prefixes(state)
         yield from self._collectors(state)
         yield from self._alerts(state)
         yield from self._daemon(state)
-
-    def _info(self, state: MonitorState) -> Metric:
-        watches = [s.watch for s in state.prefixes.values()]
-        names = sorted({k for w in watches for k in w.labels})
-        # A config label may not shadow the series' own labels (or Prometheus' reserved ones).
-        exported = [
-            f"label_{n}" if n in ("prefix", "description") or n.startswith("__") else n
-            for n in names
-        ]
-        info = GaugeMetricFamily(
-            "radar_monitor_prefix_info",
-            "1 for each watched prefix, labelled with its description and config labels.",
-            labels=["prefix", "description", *exported],
-        )
-        for w in watches:
-            info.add_metric([w.prefix, w.description, *(w.labels.get(n, "") for n in names)], 1)
-        return info
-
-    def _prefixes(self, state: MonitorState) -> Iterator[Metric]:
-        by_origin = ["prefix", "origin"]
-        visibility = GaugeMetricFamily(
-            "radar_monitor_prefix_visibility_ratio",
-            "Share of collector peers that see the prefix through this origin AS (0-1).",
-            labels=by_origin,
-        )
-        visible = GaugeMetricFamily(
-            "radar_monitor_prefix_visible_peers",
-            "Collector peers that see the prefix through this origin AS.",
-            labels=by_origin,
-        )
-        total = GaugeMetricFamily(
-            "radar_monitor_prefix_total_peers",
-            "Collector peers that could have seen the prefix, as counted for this origin AS.",
-            labels=by_origin,
-        )
-        expected_ratio = GaugeMetricFamily(
-            "radar_monitor_prefix_expected_visibility_ratio",
-            "Share of peers that see the prefix through its expected origins (0-1).",
-            labels=["prefix"],
-        )
-        rpki = GaugeMetricFamily(
-            "radar_monitor_prefix_rpki_status",
-            "RPKI validation of the prefix-origin pair: 1 for the current status, else 0.",
-            labels=[*by_origin, "status"],
-        )
-        expected = GaugeMetricFamily(
-            "radar_monitor_prefix_origin_expected",
-            "1 if the origin AS is configured for the prefix, 0 if unexpected.",
-            labels=by_origin,
-        )
-        routes = GaugeMetricFamily(
-            "radar_monitor_prefix_routes",
-            "Routes to the prefix in the latest answer, over all collectors.",
-            labels=["prefix"],
-        )
-        data_ts = GaugeMetricFamily(
-            "radar_monitor_prefix_data_timestamp_seconds",
-            "Unix time of the routing data in the latest answer (Radar's data_time).",
-            labels=["prefix"],
-        )
-        success_ts = GaugeMetricFamily(
-            "radar_monitor_prefix_last_success_timestamp_seconds",
-            "Unix time of the last successful fetch for the prefix.",
-            labels=["prefix"],
-        )
-        failures = GaugeMetricFamily(
-            "radar_monitor_prefix_fetch_failures",
-            "Consecutive failed fetches for the prefix (0 after a success).",
-            labels=["prefix"],
-        )
-        for prefix, status in state.prefixes.items():
-            failures.add_metric([prefix], status.failures)
-            if status.last_success is not None:
-                success_ts.add_metric([prefix], status.last_success)
-            view = status.view
-            if view is None:
-                continue
-            expected_ratio.add_metric([prefix], expected_visibility(status.watch.target, view)[0])
-            routes.add_metric([prefix], status.routes)
-            if view.data_time is not None:
-                data_ts.add_metric([prefix], view.data_time.timestamp())
-            seen: set[int] = set()
-            for o in view.origins:
-                # A malformed answer listing an origin twice must not produce duplicate series,
-                # which would make Prometheus reject the whole scrape.
-                if o.origin in seen:
-                    continue
-                seen.add(o.origin)
-                labels = [prefix, str(o.origin)]
-                visibility.add_metric(labels, o.visibility)
-                visible.add_metric(labels, o.visible_peers)
-                total.add_metric(labels, o.total_peers)
-                expected.add_metric(labels, 1 if o.origin in status.watch.origins else 0)
-                for rpki_status in RpkiStatus:
-                    rpki.add_metric([*labels, rpki_status.value], 1 if o.rpki is rpki_status else 0)
-        yield from (visibility, visible, total, expected_ratio, rpki, expected, routes)
-        yield from (data_ts, success_ts, failures)
 
     def _collectors(self, state: MonitorState) -> Iterator[Metric]:
         updated = GaugeMetricFamily(
@@ -315,6 +204,8 @@ class Metrics:
             registry=self.registry,
         )
         self._render_lock = threading.Lock()
+        #: Touched only under the lock, by one render at a time.
+        self._prefix_lines = PrefixLines()
         # process_resident_memory_bytes, process_cpu_seconds_total…: the daemon's own health.
         ProcessCollector(registry=self.registry)
 
@@ -341,26 +232,30 @@ class Metrics:
         """Count one delivery attempt to `channel`."""
         self._notifications.labels(channel, outcome).inc()
 
-    async def render_async(self) -> tuple[bytes, str]:
-        """`render()` off the event loop: 2,000 prefixes are megabytes of text to format.
+    async def render_async(self, gzip: bool = False) -> tuple[bytes, str]:
+        """`render()` off the event loop: 10,000 prefixes are megabytes of text to format.
 
-        The state is snapshotted on the loop (cheap copies), then formatted in a thread, so a
-        scrape never stalls polling, alert timing or the watchdog.
+        The state is snapshotted on the loop (cheap copies), then formatted, and gzipped when
+        `gzip`, in a thread, so a scrape never stalls polling, alert timing or the watchdog.
         """
         snapshot = self._get_state().snapshot()
-        return await asyncio.to_thread(self.render_snapshot, snapshot)
+        return await asyncio.to_thread(self.render_snapshot, snapshot, gzip)
 
-    def render_snapshot(self, snapshot: MonitorState) -> tuple[bytes, str]:
-        """`render()` of a fixed snapshot (safe in a thread: the loop never touches it)."""
+    def render_snapshot(self, snapshot: MonitorState, gzip: bool = False) -> tuple[bytes, str]:
+        """The exposition of a fixed snapshot (safe in a thread: the loop never touches it)."""
         with self._render_lock:
             self._state.pinned = snapshot
             try:
-                return self.render()
+                body = generate_latest(self.registry) + self._prefix_lines.render(snapshot).encode()
             finally:
                 self._state.pinned = None
+        if gzip:
+            # Level 1: 10 MiB of repetitive text still shrinks ~15x, at a fifth of level 6's CPU.
+            body = zlib.compress(body, GZIP_LEVEL, wbits=GZIP_WBITS)
+        # The classic 0.0.4 type is what generate_latest's default escaping produces;
+        # CONTENT_TYPE_LATEST (1.0.0) would promise UTF-8 names we do not use.
+        return body, CONTENT_TYPE_PLAIN_0_0_4
 
     def render(self) -> tuple[bytes, str]:
         """The text exposition of every metric and its content type."""
-        # The classic 0.0.4 type is what generate_latest's default escaping produces;
-        # CONTENT_TYPE_LATEST (1.0.0) would promise UTF-8 names we do not use.
-        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4
+        return self.render_snapshot(self._get_state())

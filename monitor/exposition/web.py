@@ -148,6 +148,19 @@ def _is_loopback(host: str) -> bool:
         return False  # a name other hosts may resolve too
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (`gzip;q=0` refuses it; `*` allows it)."""
+    allowed: dict[str, bool] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            allowed[coding.strip()] = float(q) > 0
+        except ValueError:
+            allowed[coding.strip()] = False
+    return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))
+
+
 def _closing(*closers: Callable[[], None]) -> Callable[[web.Application], Awaitable[None]]:
     """An on_cleanup callback calling `closers`."""
 
@@ -171,10 +184,14 @@ class _Pages:
         self._metrics = metrics
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """The Prometheus exposition."""
-        body, content_type = await self._metrics.render_async()
+        """The Prometheus exposition, gzipped when the client accepts it (Prometheus does)."""
+        gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+        body, content_type = await self._metrics.render_async(gzip=gzip)
         # Passed as a header: aiohttp's content_type argument refuses the charset parameter.
-        return web.Response(body=body, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
+        if gzip:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
 
     async def healthz(self, request: web.Request) -> web.Response:
         """Liveness: 503 once the scheduler loop stopped beating (restart the process)."""

@@ -164,7 +164,9 @@ def _view(result: _WireResult, prefix: str) -> PrefixView:
         query_time=wire_timestamp(meta.query_time, "result.meta.query_time"),
         origins=_origins(meta.prefix_origins or [], same),
         routes=_routes(result.routes or (), same, lax=isinstance(result, _LaxResult)),
-        collectors=tuple(_collector(i, c) for i, c in enumerate(meta.collectors or ())),
+        collectors=_shared_list(
+            tuple(_collector(i, c) for i, c in enumerate(meta.collectors or ()))
+        ),
         asn_info={
             a.asn: AsInfo(
                 asn=a.asn,
@@ -307,6 +309,13 @@ def _shared(view: CollectorView) -> CollectorView:
     collector scanned them all, the loop stalled meanwhile; answers of the same minutes list
     the same collectors."""
     return view
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_list(views: tuple[CollectorView, ...]) -> tuple[CollectorView, ...]:
+    """One tuple for each distinct list of collector views: 10,000 prefixes kept 10,000 copies
+    of the same ~50 pointers (4.5 MiB) when answers of the same minutes list the same ones."""
+    return views
 
 
 def _collector_name(raw: str) -> str:
