@@ -1,4 +1,4 @@
-"""Fixtures of the unit lane: the fake Radar and a webhook receiver on the test's own loop,
+"""Fixtures of the unit lane: the fake Radar (and a client of it) and a webhook receiver on the test's own loop,
 test certificates, and notifiers under test."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import ChannelConfig
+from monitor.ops.secret import Secret
+from monitor.settings import ChannelConfig, SourceConfig
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox, OutboxItem
-from testkit.fakeradar import FakeRadar
+from monitor.sources.radar_client import RadarClient
+from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
 from testkit.fakerislive import FakeRisLive
 from testkit.receivers import Receiver
 from tests.notifying import GROUP_WAIT, Harness
@@ -24,6 +26,16 @@ async def fake() -> AsyncIterator[FakeRadar]:
     """A running fake on the test's loop (every prefix seen by nobody until set)."""
     async with FakeRadar() as server:
         yield server
+
+
+@pytest.fixture
+async def client(fake: FakeRadar) -> AsyncIterator[RadarClient]:
+    """A Radar client of `fake` with the test token, no retries and a 3 s timeout."""
+    radar = RadarClient(
+        SourceConfig(base_url=fake.base_url, retries=0, timeout=3), Secret(DEFAULT_TOKEN)
+    )
+    yield radar
+    await radar.close()
 
 
 @pytest.fixture

@@ -5,22 +5,17 @@ and says so; a manual entry wins field by field and is never dropped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-
-import pytest
 
 from monitor.as_sync import AsSync
 from monitor.as_watches import expand
-from monitor.config import parse_config
 from monitor.core.lifecycle import AlertEvent, AlertState
-from monitor.ops.secret import Secret
 from monitor.rules.upstream import UpstreamRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_pfx2as import RadarOrigins
 from monitor.state import MonitorState
-from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+from testkit.fakeradar import FakeRadar
 from tests.builders import monitor_state
 
 CONFIG = """\
@@ -41,20 +36,6 @@ asns:
     exclude: [192.0.2.128/25]
 """
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeRadar]:
-    async with FakeRadar() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeRadar) -> AsyncIterator[RadarClient]:
-    source = replace(parse_config(CONFIG).source, base_url=fake.base_url, retries=0, timeout=3)
-    radar = RadarClient(source, Secret(DEFAULT_TOKEN))
-    yield radar
-    await radar.close()
 
 
 class Clocked:

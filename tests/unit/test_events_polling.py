@@ -6,7 +6,6 @@ event that resolve when Radar ends the event or drops it, never because a poll f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -14,12 +13,11 @@ import pytest
 from monitor.config import parse_config
 from monitor.core.lifecycle import AlertEvent, AlertState
 from monitor.events_polling import EventsPolling, events_load
-from monitor.ops.secret import Secret
 from monitor.sources.polling import EventsLoad, plan
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_events import RadarEvents
 from monitor.state import MonitorState
-from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+from testkit.fakeradar import FakeRadar
 from tests.builders import NOW, monitor_state
 
 RULES = """\
@@ -70,20 +68,6 @@ def test_events_polls_never_take_more_than_half_of_the_planned_budget() -> None:
     assert schedule.events_interval == pytest.approx(200 * 300 / 450)
     assert schedule.effective_interval == pytest.approx(800 * 300 / 450)
     assert "over 50% of the planned budget: every 133.3s instead" in schedule.describe(source)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeRadar]:
-    async with FakeRadar() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeRadar) -> AsyncIterator[RadarClient]:
-    source = replace(parse_config(CONFIG).source, base_url=fake.base_url, retries=0, timeout=3)
-    radar = RadarClient(source, Secret(DEFAULT_TOKEN))
-    yield radar
-    await radar.close()
 
 
 def poller(client: RadarClient, sent: list[AlertEvent], text: str = CONFIG) -> EventsPolling:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.core.radar_event import MAX_EVENT_PREFIXES, EventKind
-from monitor.ops.secret import Secret
-from monitor.settings import SourceConfig
 from monitor.sources.base import BadAnswerError, TransientError
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_events import PER_PAGE, RadarEvents, decode_events
 from monitor.sources.radar_wire import DecodeError
 from testkit.answers import encode
-from testkit.fakeradar import DEFAULT_TOKEN, FakeRadar
+from testkit.fakeradar import FakeRadar
 from testkit.fakeradar_events import events_answer, hijack_event, leak_event
 
 ASN = 64500
@@ -128,20 +125,6 @@ def test_bounds_name_the_json_path() -> None:
     elsewhere = hijack_event(1, 64666, [64510], [])
     with pytest.raises(DecodeError, match=r"result\.events\[0\].*does not involve AS64500"):
         decode_events(encode(events_answer("hijacks", [elsewhere], 1, 1, 1)), EventKind.HIJACK, ASN)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeRadar]:
-    async with FakeRadar() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeRadar) -> AsyncIterator[RadarClient]:
-    settings = SourceConfig(base_url=fake.base_url, retries=0, timeout=3)
-    radar = RadarClient(settings, Secret(DEFAULT_TOKEN))
-    yield radar
-    await radar.close()
 
 
 async def test_fetch_reads_every_page_and_stops_at_the_total(
