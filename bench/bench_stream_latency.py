@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testkit.config import daemon_yaml, write_config
+from testkit.config import daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
@@ -44,14 +44,11 @@ def main(trials: int) -> None:
             source={"interval": "10m"},
             # The leading edge of a group leaves at once; what follows within group_wait waits
             # for the window. Trials are spaced beyond it, so each is a first alert.
-            notifications=[
-                f"group_wait: {GROUP_WAIT}s",
-                f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
-            ],
+            notifications=webhook(receiver.url("hook"), f"{GROUP_WAIT}s"),
             port=free_port(),
             state=Path(tmp) / "state.db",
+            stream={"url": ris.url, "confirm_interval": "1s"},
         )
-        text += f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
         daemon = DaemonProcess(Path(tmp), write_config(Path(tmp), text), log_level="warning")
         daemon.start()
         try:

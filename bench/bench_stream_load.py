@@ -79,7 +79,7 @@ def config(radar: str, ris: str, hook: str, watched: list[str], poll_rate: float
         "timeout": "5s",
         "retries": 0,
     }
-    text = daemon_yaml(
+    return daemon_yaml(
         radar,
         [f"{{prefix: {p}, origins: [64500]}}" for p in watched],
         [
@@ -93,8 +93,8 @@ def config(radar: str, ris: str, hook: str, watched: list[str], poll_rate: float
         ],
         port=free_port(),
         state=tmp / "state.db",
+        stream={"url": ris},
     )
-    return text + f'stream: {{url: "{ris}"}}\n'
 
 
 def hijack(parent: str, number: int) -> list[str]:

@@ -35,12 +35,13 @@ def daemon_yaml(
     notifications: Iterable[str] = (),
     port: int | None = None,
     state: Path | None = None,
+    stream: Mapping[str, object] | None = None,
 ) -> str:
     """A config polling `base_url` for `prefixes` with `rules` (flow mappings, one each).
 
     `source` adds keys to the source section, in order; `notifications` are the lines of that
     section, indented as they are under it; `port` adds an HTTP listener on 127.0.0.1 and
-    `state` the database path.
+    `state` the database path; `stream` (its `url` first) turns the RIS Live stream on.
     """
     lines = ["source:", f'  base_url: "{base_url}"']
     lines += [f"  {key}: {value}" for key, value in (source or {}).items()]
@@ -53,7 +54,15 @@ def daemon_yaml(
         lines.append(f'http: {{listen: "127.0.0.1:{port}"}}')
     if state is not None:
         lines.append(f'state: {{path: "{state}"}}')
+    if stream is not None:
+        options = ", ".join(f'{key}: "{value}"' for key, value in stream.items())
+        lines.append(f"stream: {{{options}}}")
     return "\n".join(lines) + "\n"
+
+
+def webhook(url: str, group_wait: str = "0.2s") -> list[str]:
+    """The `notifications` lines of one JSON webhook channel, `hook`, grouping `group_wait`."""
+    return [f"group_wait: {group_wait}", f'channels: [{{name: hook, url: "{url}"}}]']
 
 
 def write_config(folder: Path, text: str) -> Path:

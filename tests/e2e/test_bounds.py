@@ -7,7 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from testkit.answers import OriginSpec
-from testkit.config import FAST_POLLING, RPKI_INVALID, UNEXPECTED_ORIGIN, daemon_yaml, write_config
+from testkit.config import (
+    FAST_POLLING,
+    RPKI_INVALID,
+    UNEXPECTED_ORIGIN,
+    daemon_yaml,
+    webhook,
+    write_config,
+)
 from testkit.daemon import DaemonProcess, alerts, http_get, launch, metric
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import Receiver, free_port
@@ -38,10 +45,7 @@ def test_thousands_of_origins_stay_bounded_in_memory_database_and_lag(
         [f"{{prefix: {PREFIX}, origins: [64500]}}"],
         [RPKI_INVALID, UNEXPECTED_ORIGIN],
         source=FAST_POLLING,
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("h")}"}}]',
-        ],
+        notifications=webhook(receiver.url("h")),
         port=port,
         state=tmp_path / "state.db",
     )

@@ -92,9 +92,9 @@ def daemon_config(
         ],
         port=port,
         state=tmp / "not-a-directory" / "state.db",
+        stream={"url": ris.url, "confirm_interval": "1s"},
     )
-    text += f"asns: [{{asn: {UNSYNCABLE}, sync: 2s}}]\n"  # its pfx2as answers fail
-    return text + f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
+    return text + f"asns: [{{asn: {UNSYNCABLE}, sync: 2s}}]\n"  # its pfx2as answers fail
 
 
 def feed_stream(ris: FakeRisLive, stop: threading.Event) -> None:

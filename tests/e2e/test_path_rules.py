@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from testkit.answers import OriginSpec, encode, make_answer
-from testkit.config import FAST_POLLING, daemon_yaml, write_config
+from testkit.config import FAST_POLLING, daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
@@ -63,10 +63,7 @@ def test_a_leak_through_a_new_upstream_pages_per_upstream_and_resolves(
         prefixes,
         RULES,
         source=FAST_POLLING,
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("h")}"}}]',
-        ],
+        notifications=webhook(receiver.url("h")),
         port=port,
         state=tmp_path / "state.db",
     )
@@ -124,14 +121,11 @@ def test_a_leak_on_the_stream_pages_within_seconds_and_resolves_when_the_routes_
         [WATCHED_VICTIM],
         RULES[:1],
         source={"interval": "10m", "retries": 0},  # anything seen in the test is the stream's
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("h")}"}}]',
-        ],
+        notifications=webhook(receiver.url("h")),
         port=port,
         state=tmp_path / "state.db",
+        stream={"url": ris.url, "confirm_interval": "1s"},
     )
-    text += f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
     daemon = launch(daemons, tmp_path, write_config(tmp_path, text))
     wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
     leak = upstream_leak(VICTIM, OWNER, LEAKER, peer_addresses(6), leaking=4)

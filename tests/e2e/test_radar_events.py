@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit.config import daemon_yaml, write_config
+from testkit.config import daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import Receiver, free_port
@@ -32,10 +32,7 @@ def launch_watching(
         [f"{{prefix: {VICTIM}, origins: [{OWNER}]}}"],
         [HIJACK_RULE],
         source={"interval": "1s", "timeout": "3s", "retries": 0, "max_failures": 2},
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
-        ],
+        notifications=webhook(receiver.url("hook")),
         port=port,
         state=tmp / "state.db",
     )

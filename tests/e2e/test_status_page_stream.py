@@ -38,8 +38,8 @@ def test_the_status_page_follows_the_stream_up_and_down(
             source={"interval": "10m", "retries": 0},
             port=port,
             state=tmp_path / "state.db",
+            stream={"url": ris.url, "max_down": "2s"},
         )
-        text += f'stream: {{url: "{ris.url}", max_down: 2s}}\n'
         launch(daemons, tmp_path, write_config(tmp_path, text))
         wanted = {VICTIM, BEACONS[0]}
         wait_for(lambda: wanted <= set(ris.subscriptions()), what="the subscriptions")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testkit.config import UNEXPECTED_ORIGIN, daemon_yaml, write_config
+from testkit.config import UNEXPECTED_ORIGIN, daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
@@ -26,14 +26,11 @@ def stream_config(tmp: Path, fake: FakeRadar, ris: FakeRisLive, receiver: Receiv
         [f"{{prefix: {VICTIM}, origins: [64501]}}"],
         [UNEXPECTED_ORIGIN, SUB_PREFIX],
         source={"interval": "10m", "retries": 0},
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
-        ],
+        notifications=webhook(receiver.url("hook")),
         port=free_port(),
         state=tmp / "state.db",
+        stream={"url": ris.url, "max_down": "2s", "confirm_interval": "1s"},
     )
-    text += f'stream: {{url: "{ris.url}", max_down: 2s, confirm_interval: 1s}}\n'
     return write_config(tmp, text)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from testkit.answers import OriginSpec
-from testkit.config import LOW_VISIBILITY, daemon_yaml, write_config
+from testkit.config import LOW_VISIBILITY, daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
@@ -36,14 +36,11 @@ def launch_streaming(
         [f"{{prefix: {VICTIM}, origins: [{OWNER}]}}"],
         [LOW_VISIBILITY],
         source={"interval": "10m", "retries": 0},
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
-        ],
+        notifications=webhook(receiver.url("hook")),
         port=port,
         state=tmp / "state.db",
+        stream={"url": ris.url, "confirm_interval": confirm_interval},
     )
-    text += f'stream: {{url: "{ris.url}", confirm_interval: {confirm_interval}}}\n'
     launch(daemons, tmp, write_config(tmp, text))
     wait_for(lambda: VICTIM in ris.subscriptions(), what="the stream subscription")
     return port

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from monitor.sources.rislive import BEACONS
 from testkit.answers import OriginSpec
-from testkit.config import UNEXPECTED_ORIGIN, daemon_yaml, write_config
+from testkit.config import UNEXPECTED_ORIGIN, daemon_yaml, webhook, write_config
 from testkit.daemon import DaemonProcess, alerts, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
@@ -28,19 +28,16 @@ def config_text(
     fake: FakeRadar, ris: FakeRisLive, receiver: Receiver, port: int, tmp: Path, *watched: str
 ) -> str:
     """Watching `watched` for their owners (Radar shows them clean), streamed from `ris`."""
-    text = daemon_yaml(
+    return daemon_yaml(
         fake.base_url,
         [f"{{prefix: {p}, origins: [{OWNERS[p]}]}}" for p in watched],
         [UNEXPECTED_ORIGIN],
         source={"interval": "2s", "retries": 0},
-        notifications=[
-            "group_wait: 0.2s",
-            f'channels: [{{name: hook, url: "{receiver.url("hook")}"}}]',
-        ],
+        notifications=webhook(receiver.url("hook")),
         port=port,
         state=tmp / "state.db",
+        stream={"url": ris.url, "confirm_interval": "1s"},
     )
-    return text + f'stream: {{url: "{ris.url}", confirm_interval: 1s}}\n'
 
 
 def test_a_sighup_changes_the_subscriptions_on_the_open_socket(
