@@ -744,8 +744,10 @@ def run(
         print(f"the daemon never became ready; its log:\n{daemon.log[-4000:]}")
         return 1
     ready = time.monotonic()
-    plan = next((line for line in daemon.log.splitlines() if "starting:" in line), "?")
-    print(f"daemon ready after {ready - launched:.1f}s; {plan.split('starting: ', 1)[-1]}")
+    plan = [line.split("plan: ", 1)[1] for line in daemon.log.splitlines() if "plan: " in line]
+    print(f"daemon ready after {ready - launched:.1f}s; the budget plan:")
+    for line in plan:
+        print(f"  {line}")
     print(f"sampling every {args.sample:g}s (warm-up {args.warmup:g}s, then {args.minutes:g} min)")
 
     samples: list[Sample] = []

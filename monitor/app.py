@@ -17,20 +17,23 @@ from aiohttp import web
 
 from monitor.as_sync import AsSync
 from monitor.as_watches import expand
+from monitor.budget import Plan
 from monitor.core.finding import BUILTIN_RULES
 from monitor.core.lifecycle import AlertBook, AlertEvent, AlertState
-from monitor.events_polling import EventsPolling, events_load
+from monitor.events_polling import EventsPolling
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.web import bound_port, exposure_warning, make_app, start_http
 from monitor.exposition.webconfig import ssl_context
 from monitor.pipeline import Pipeline
-from monitor.settings import Config
+from monitor.planning import plan_for
+from monitor.settings import Config, Tier
 from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sinks.store import Store
+from monitor.snapshots import SnapshotPolling
 from monitor.sources.base import PrefixSource
 from monitor.sources.factory import configured_token, make_events, make_origins, make_source
-from monitor.sources.polling import Plan, Poller, plan
+from monitor.sources.polling import Poller
 from monitor.state import MonitorState
 from monitor.streaming import Streaming
 from monitor.validate import ConfigError
@@ -39,6 +42,11 @@ log = logging.getLogger(__name__)
 
 #: Called with each group of events after they were queued (the demo prints them).
 EventHook = Callable[[Sequence[AlertEvent]], None]
+
+
+def realtime(config: Config) -> list[str]:
+    """The watched prefixes the realtime cycle fetches (the snapshot tier's are read per AS)."""
+    return [p.prefix for p in config.prefixes if p.tier is Tier.REALTIME]
 
 
 class App:
@@ -56,12 +64,12 @@ class App:
         self.on_events = on_events
         self.pipeline = Pipeline(self.state, self._emit)
         self._token = configured_token(config.source)
-        schedule = plan(config.source, len(config.prefixes), events_load(config))
-        self.state.effective_interval = schedule.effective_interval
+        schedule = plan_for(config)
+        self.state.plan, self.state.effective_interval = schedule, schedule.effective_interval
         source = self._source(config)
         self.poller = Poller(
             source,
-            [p.prefix for p in config.prefixes],
+            realtime(config),
             schedule,
             self.pipeline.observe,
             on_first_cycle=self._first_cycle_complete,
@@ -69,6 +77,9 @@ class App:
         )
         self.events = EventsPolling(self.state, self._emit, make_events(source), schedule)
         self.as_sync = AsSync(self.state, self._emit, make_origins(source), self._synced)
+        self.snapshots = SnapshotPolling(
+            self.state, self.pipeline.observe, make_origins(source), schedule
+        )
         self.notifier = self._notifier(config)
         self.notifier_task: asyncio.Task[None] | None = None
         self.streaming = self._streaming(config)
@@ -103,8 +114,9 @@ class App:
         """Poll the temporary watches on the cycle too, within the budget; the new plan."""
         config = self.state.config
         extra = sorted(self.state.more_specifics)
-        schedule = plan(config.source, len(config.prefixes) + len(extra), events_load(config))
-        self.state.effective_interval = schedule.effective_interval
+        schedule = plan_for(config, len(extra))
+        self.state.plan, self.state.effective_interval = schedule, schedule.effective_interval
+        self.as_sync.stretch = schedule.stretch
         self.poller.follow(extra, schedule)
         return schedule
 
@@ -239,7 +251,7 @@ class App:
         self.state.reload_ok = True
         self.state.reload_time = time.time()
         self.as_sync.replan(make_origins(source))
-        log.info("configuration reloaded: %s", schedule.describe(config.source))
+        log.info("configuration reloaded: %s", schedule.describe())
 
     async def _synced(self) -> None:
         """An AS sync changed what is watched: adopt it as a reload would, alerts kept."""
@@ -248,7 +260,7 @@ class App:
         log.info(
             "watching %d prefixes after an AS sync: %s",
             len(config.prefixes),
-            schedule.describe(config.source),
+            schedule.describe(),
         )
 
     async def _adopt(self, config: Config, source: PrefixSource) -> Plan:
@@ -264,8 +276,9 @@ class App:
                 self.state.book.alerts.pop(key)
                 self.state.book.dirty.add(key)
         schedule = self._follow_more_specifics()
-        self.poller.replan(source, [p.prefix for p in config.prefixes], schedule)
+        self.poller.replan(source, realtime(config), schedule)
         self.events.replan(make_events(source), schedule)
+        self.snapshots.replan(make_origins(source), schedule)
         await self._reload_stream(old, config)
         self.persist()
         return schedule

@@ -67,6 +67,8 @@ class AsSync:
         self._due: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._told_no_source = False
+        #: The budget plan's stretch of the background polls (1: as configured).
+        self.stretch = 1.0
 
     def replan(self, fetcher_for: FetcherFor | None) -> None:
         """Sync through `fetcher_for` from now on; ASes a reload added are synced at once."""
@@ -101,7 +103,7 @@ class AsSync:
         for asn, entry in entries.items():
             now = self._clock()
             if self._due.get(asn, now) <= now:
-                self._due[asn] = now + entry.sync
+                self._due[asn] = now + entry.sync * self.stretch
                 changed |= await self.sync(entry, now)
         if changed:
             await self._on_change()

@@ -23,6 +23,7 @@ def generated(entry: AsConfig, prefix: str) -> PrefixConfig:
         description=entry.description,
         labels=dict(entry.labels),
         rules=entry.rules,
+        tier=entry.tier,
     )
 
 
@@ -35,6 +36,7 @@ def merged(manual: PrefixConfig, synced: PrefixConfig) -> PrefixConfig:
         description=manual.description if "description" in written else synced.description,
         labels={**synced.labels, **manual.labels},
         rules=manual.rules if "rules" in written else synced.rules,
+        tier=manual.tier if "tier" in written else synced.tier,
     )
 
 

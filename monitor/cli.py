@@ -19,11 +19,11 @@ from monitor.core.measures import utc_text
 from monitor.core.observation import ErrorKind, PrefixView
 from monitor.core.origins import MAX_PREFIXES
 from monitor.demo import run_demo
-from monitor.events_polling import events_load
 from monitor.generate import GenerateError, generate
 from monitor.once import run_check
 from monitor.ops.logs import setup_logging
 from monitor.ops.terminal import printable_output
+from monitor.planning import plan_for
 from monitor.report import (
     check_json,
     check_table,
@@ -37,7 +37,6 @@ from monitor.sinks.notifier import Notifier
 from monitor.sinks.outbox import Outbox
 from monitor.sources.base import AuthError, SourceError
 from monitor.sources.factory import configured_token, make_source
-from monitor.sources.polling import plan
 from monitor.supervisor import Supervisor
 from monitor.validate import ConfigError, parse_asn, parse_prefix
 
@@ -169,8 +168,9 @@ def cmd_check(path: Path) -> int:
     config = load_config(path)
     configured_token(config.source)  # read as `run` will: a bad token file is a bad config
     print(f"{path}: OK, {len(config.prefixes)} prefixes, {len(config.rules)} rules")
-    schedule = plan(config.source, len(config.prefixes), events_load(config))
-    print(f"polling: {schedule.describe(config.source)}")
+    print("budget plan:")
+    for line in plan_for(config).lines():
+        print(f"  {line}")
     if config.asns:
         print(f"asns: {describe_asns(config.asns)}")
     for line in describe_channels(config):

@@ -24,6 +24,7 @@ from monitor.ops.systemd import default_state_dir
 from monitor.problems import Abandoned, FromEnv, Mark, Problems
 from monitor.settings import (
     DEFAULT_BASE_URL,
+    DEFAULT_SNAPSHOT_INTERVAL,
     ChannelConfig,
     Config,
     HttpConfig,
@@ -31,11 +32,13 @@ from monitor.settings import (
     PrefixConfig,
     SourceConfig,
     StateConfig,
+    Tier,
 )
 from monitor.sinks.notifier import channel_problem
 from monitor.validate import (
     ConfigError,
     Section,
+    at_least_a_second,
     boolean,
     describe_value,
     join,
@@ -173,6 +176,7 @@ def _source(s: Section, file: str) -> SourceConfig:
         base_url=s.get("base_url", _url, DEFAULT_BASE_URL),
         token_file=Path(token_file) if token_file else None,
         interval=s.get("interval", parse_duration, 60.0),
+        snapshot_interval=s.get("snapshot_interval", at_least_a_second, DEFAULT_SNAPSHOT_INTERVAL),
         timeout=s.get("timeout", parse_duration, 20.0),
         concurrency=s.get("concurrency", positive_int, 4),
         budget=s.get("budget", positive_int, 1000),
@@ -226,6 +230,7 @@ def _prefix(s: Section, rules: Rules, seen: dict[str, str]) -> PrefixConfig:
         max_length=s.get("max_length", _max_length(prefix), None),
         ignore_more_specifics=s.get("ignore_more_specifics", boolean, False),
         written=frozenset(str(k) for k in s.data),
+        tier=Tier(s.get("tier", one_of(*Tier), Tier.REALTIME)),
     )
     s.close()
     return cfg

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Any
 
 from monitor.config_rules import Rules, apply_overrides
 from monitor.core.measures import duration
 from monitor.core.origins import MAX_PREFIXES
 from monitor.rules import Rule, UpstreamRule
-from monitor.settings import DEFAULT_SYNC, AsConfig
+from monitor.settings import DEFAULT_SYNC, AsConfig, Tier
 from monitor.validate import (
-    ConfigError,
     Section,
+    at_least_a_second,
     labels,
+    one_of,
     parse_asn,
-    parse_duration,
     parse_prefix,
     positive_int,
     string,
@@ -39,21 +38,14 @@ def _as(s: Section, rules: Rules, seen: dict[int, str]) -> AsConfig:
         asn=asn,
         description=s.get("description", string, ""),
         labels=s.get("labels", labels, {}),
-        sync=s.get("sync", sync_interval, DEFAULT_SYNC),
+        sync=s.get("sync", at_least_a_second, DEFAULT_SYNC),
         rules=_with_upstreams(apply_overrides(s.sub("rules"), rules), upstreams),
         exclude=tuple(s.each("exclude", parse_prefix)),
         max_prefixes=s.get("max_prefixes", positive_int, MAX_PREFIXES),
+        tier=Tier(s.get("tier", one_of(*Tier), Tier.REALTIME)),
     )
     s.close()
     return cfg
-
-
-def sync_interval(value: Any, path: str) -> float:
-    """A duration of at least 1 s, like `source.interval`."""
-    seconds = parse_duration(value, path)
-    if seconds < 1:
-        raise ConfigError(path, "must be at least 1s")
-    return seconds
 
 
 def _with_upstreams(rules: tuple[Rule, ...], upstreams: frozenset[int]) -> tuple[Rule, ...]:

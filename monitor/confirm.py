@@ -14,10 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from monitor.budget import CONFIRM_SHARE
 from monitor.settings import SourceConfig
-
-#: The share of the request budget confirming fetches may take.
-CONFIRM_SHARE = 0.1
 
 
 class ConfirmScheduler:

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from monitor.budget import Load, Plan
 from monitor.core.finding import EVENTS_UNREACHABLE, Finding, Severity
 from monitor.core.lifecycle import Policy, Scope, Timing
 from monitor.core.radar_event import EventKind, RadarEvent
@@ -23,7 +24,6 @@ from monitor.pipeline import EventSink
 from monitor.rules import EventRule
 from monitor.settings import Config
 from monitor.sources.base import SourceError
-from monitor.sources.polling import EventsLoad, Plan
 from monitor.state import EventsPollStats, MonitorState
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def watched_asns(config: Config, rule: EventRule) -> frozenset[int]:
     ) | {a.asn for a in config.asns if any(r.name == rule.name for r in a.rules)}
 
 
-def events_load(config: Config) -> EventsLoad | None:
+def events_load(config: Config) -> Load | None:
     """What the events polls cost, for the budget plan (None: no rule on Radar's detectors).
 
     The shortest `events_interval` of the rules paces every detector poll; one page per AS is
@@ -63,7 +63,8 @@ def events_load(config: Config) -> EventsLoad | None:
         return None
     polls = {(r.kind, asn) for r in rules for asn in watched_asns(config, r)}
     ases = len({asn for _, asn in polls})
-    return EventsLoad(ases, len(polls), min(r.events_interval for r in rules))
+    what = f"{ases} AS{'' if ases == 1 else 'es'}"
+    return Load("events", what, len(polls), min(r.events_interval for r in rules))
 
 
 class EventsPolling:
@@ -98,8 +99,7 @@ class EventsPolling:
                 await self.poll_once()
             except Exception:  # a bug in one round must not end the polls of every later one
                 log.exception("Radar events round failed unexpectedly")
-            interval = self.plan.events_interval if self.plan.events else 3600.0
-            await until_set(self._wake, interval)
+            await until_set(self._wake, self.plan.interval_of("events") or 3600.0)
 
     async def poll_once(self, now: datetime | None = None) -> None:
         """One round: each detector a rule needs, for each of its ASes; then judge."""

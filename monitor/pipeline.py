@@ -49,14 +49,16 @@ class Judgement:
 
 
 def judge(watch: PrefixConfig, view: PrefixView, now: datetime) -> Judgement:
-    """Every rule that applies to `watch`, evaluated on `view`."""
+    """Every rule that applies to `watch`, evaluated on `view` (on a snapshot, the rules that
+    judge one: the others' alerts stay as they are until a realtime answer)."""
     target = watch.target
-    findings = [f for rule in watch.rules for f in rule.evaluate(target, view, now)]
+    rules = [r for r in watch.rules if r.on_snapshot] if view.snapshot else watch.rules
+    findings = [f for rule in rules for f in rule.evaluate(target, view, now)]
     collectors = frozenset(c.name for c in view.collectors)
     scope = Scope(
         prefix=watch.prefix,
-        rules=frozenset(r.name for r in watch.rules if r.per_prefix) | {SOURCE_UNREACHABLE},
-        subjects={r.name: collectors for r in watch.rules if not r.per_prefix}
+        rules=frozenset(r.name for r in rules if r.per_prefix) | {SOURCE_UNREACHABLE},
+        subjects={r.name: collectors for r in rules if not r.per_prefix}
         | {SOURCE_AUTH: frozenset({""})},
     )
     return Judgement(scope, findings, Evidence.capture(target, watch.description, view))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,19 @@ INHERITED_RULE_TYPES = frozenset(
 )
 
 
+class Tier(enum.StrEnum):
+    """How a watched prefix is fetched: on the realtime cycle, or from its AS's snapshot."""
+
+    REALTIME = "realtime"
+    #: From the per-AS `pfx2as` answer every `source.snapshot_interval`: origins, RPKI and
+    #: peer counts of every prefix of the AS in one request (hours old, RIB snapshots).
+    SNAPSHOT = "snapshot"
+
+
+#: How often the snapshot tier's AS answers are read by default.
+DEFAULT_SNAPSHOT_INTERVAL = 600.0
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """Where answers come from and how hard we may ask."""
@@ -33,6 +47,7 @@ class SourceConfig:
     base_url: str = DEFAULT_BASE_URL
     token_file: Path | None = None
     interval: float = 60.0
+    snapshot_interval: float = DEFAULT_SNAPSHOT_INTERVAL
     timeout: float = 20.0
     concurrency: int = 4
     budget: int = 1000
@@ -67,6 +82,7 @@ class PrefixConfig:
     parent: str | None = None
     #: The keys its `prefixes:` entry wrote: a synced AS's watch of it fills in the others.
     written: frozenset[str] = frozenset()
+    tier: Tier = Tier.REALTIME
 
     @property
     def target(self) -> Target:
@@ -87,6 +103,7 @@ class PrefixConfig:
             prefix=prefix,
             parent=self.prefix,
             rules=tuple(r for r in self.rules if r.type in INHERITED_RULE_TYPES),
+            tier=Tier.REALTIME,  # only the realtime cycle fetches a prefix no AS lists
         )
 
 
@@ -107,6 +124,8 @@ class AsConfig:
     #: Never watched, nor anything inside them, even if announced.
     exclude: tuple[str, ...] = ()
     max_prefixes: int = MAX_PREFIXES
+    #: The tier of its generated watches.
+    tier: Tier = Tier.REALTIME
 
 
 @dataclass(frozen=True)

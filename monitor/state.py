@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from monitor.budget import Plan
 from monitor.core.collectors import CollectorFreshness
 from monitor.core.finding import Finding
 from monitor.core.lifecycle import Alert, AlertBook, AlertState
 from monitor.core.observation import CollectorView, PrefixView
-from monitor.settings import Config, PrefixConfig
+from monitor.settings import Config, PrefixConfig, Tier
 from monitor.sinks.outbox import Outbox
 
 #: Data older than this many cycles (and at least the floor) is not fresh: /readyz fails.
@@ -78,6 +80,21 @@ class EventsPollStats:
 
 
 @dataclass
+class SnapshotStats:
+    """How the reads of the snapshot tier's AS answers went."""
+
+    ases: int = 0
+    #: Reads of one AS by outcome, since start.
+    ok: int = 0
+    failed: int = 0
+    #: Unix time of the last round in which every AS was read, and the last failure.
+    last_success: float | None = None
+    error: str | None = None
+    #: When Radar took the oldest snapshot of the last good answers.
+    data_time: datetime | None = None
+
+
+@dataclass
 class AsSyncStatus:
     """What the syncs of one `asns:` entry found, kept across syncs and reloads."""
 
@@ -124,6 +141,10 @@ class MonitorState:
     events: dict[str, EventsPollStats] = field(default_factory=dict)
     #: The `asns:` syncs, by AS, while the config has the AS.
     synced: dict[int, AsSyncStatus] = field(default_factory=dict)
+    #: None while no prefix is of the snapshot tier.
+    snapshots: SnapshotStats | None = None
+    #: The budget plan in force: each prefix's planned fetch interval follows from it.
+    plan: Plan | None = None
 
     def snapshot(self) -> MonitorState:
         """A copy that later changes on the loop do not reach (views are immutable, shared)."""
@@ -135,6 +156,7 @@ class MonitorState:
             outbox=Outbox(self.outbox.items.values()),
             freshness=CollectorFreshness(self.freshness.views),
             events={k: dataclasses.replace(v) for k, v in self.events.items()},
+            snapshots=dataclasses.replace(self.snapshots) if self.snapshots else None,
             synced={
                 k: dataclasses.replace(v, prefixes=dict(v.prefixes)) for k, v in self.synced.items()
             },
@@ -183,10 +205,20 @@ class MonitorState:
             alerts, key=lambda a: (a.finding.severity.rank, a.key.prefix, a.key.rule, a.key.subject)
         )
 
+    def fetch_interval(self, watch: PrefixConfig) -> float:
+        """How often `watch` is fetched under the plan in force: its planned data age."""
+        snapshots = self.plan.interval_of("snapshots") if self.plan else None
+        if watch.tier is Tier.SNAPSHOT and snapshots is not None:
+            return snapshots
+        return self.effective_interval
+
     @property
     def max_data_age(self) -> float:
-        """How old the newest view may be while the data still counts as fresh (read live)."""
-        return max(FRESH_CYCLES * self.effective_interval, FRESH_FLOOR)
+        """How old the newest view may be while the data still counts as fresh (read live):
+        some cycles of the tier that fetches most often."""
+        tiers = {s.watch.tier: s.watch for s in self.prefixes.values()}
+        fastest = min((self.fetch_interval(w) for w in tiers.values()), default=0.0)
+        return max(FRESH_CYCLES * (fastest or self.effective_interval), FRESH_FLOOR)
 
     def health_problem(self) -> str | None:
         """Why the daemon's loop looks stuck, or None while it keeps beating."""

@@ -57,9 +57,11 @@ class Supervisor:
         app = self.app
         config = app.state.config
         schedule = app.poller.plan
-        log.info("radar-monitor %s starting: %s", __version__, schedule.describe(config.source))
+        log.info("radar-monitor %s starting; the budget plan:", __version__)
+        for line in schedule.lines():
+            log.info("plan: %s", line)
         if schedule.stretched:
-            log.warning("%s", schedule.describe(config.source))
+            log.warning("%s", schedule.describe())
         try:
             await app.start_http(config)
         except OSError as exc:
@@ -87,6 +89,7 @@ class Supervisor:
             asyncio.create_task(self._announce_ready(), name="readiness"),
             asyncio.create_task(app.events.run(), name="radar events"),
             asyncio.create_task(app.as_sync.run(), name="as sync"),
+            asyncio.create_task(app.snapshots.run(), name="snapshots"),
         ]
         poller = asyncio.create_task(app.poller.run(), name="poller")
         try:

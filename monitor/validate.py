@@ -353,6 +353,14 @@ def string_list(value: Any, path: str) -> tuple[str, ...]:
     return tuple(string(v, join(path, i)) for i, v in enumerate(value))
 
 
+def at_least_a_second(value: Any, path: str) -> float:
+    """A duration of at least 1 s, like `source.interval` (`sync`, `events_interval`…)."""
+    seconds = parse_duration(value, path)
+    if seconds < 1:
+        raise ConfigError(path, "must be at least 1s")
+    return seconds
+
+
 def one_of(*choices: str) -> Callable[[Any, str], str]:
     """A converter accepting only the given strings."""
 

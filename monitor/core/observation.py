@@ -121,7 +121,12 @@ class AsInfo:
 
 @dataclass(frozen=True, slots=True)
 class PrefixView:
-    """Everything one source said about one prefix at one moment."""
+    """Everything one source said about one prefix at one moment.
+
+    A `snapshot` view comes from a RIB snapshot of the prefix's AS: origins, RPKI status and
+    peer counts, but no routes nor collectors, and hours old; only the rules that make sense
+    on it judge it.
+    """
 
     prefix: str
     data_time: datetime | None
@@ -130,6 +135,7 @@ class PrefixView:
     routes: tuple[RouteView, ...]
     collectors: tuple[CollectorView, ...]
     asn_info: dict[int, AsInfo] = field(default_factory=dict)
+    snapshot: bool = False
 
     @property
     def total_peers(self) -> int:

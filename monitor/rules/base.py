@@ -20,6 +20,8 @@ class Rule:
     type: ClassVar[str]
     #: Rules about the source (collectors) rather than the prefix report `prefix=None`.
     per_prefix: ClassVar[bool] = True
+    #: Whether the rule judges a snapshot view too (origins, RPKI and peer counts only).
+    on_snapshot: ClassVar[bool] = False
 
     name: str
     severity: Severity

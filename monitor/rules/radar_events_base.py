@@ -17,18 +17,10 @@ from monitor.core.observation import PrefixView
 from monitor.core.radar_event import EventKind, RadarEvent
 from monitor.core.target import Target
 from monitor.rules.base import Rule
-from monitor.validate import ConfigError, Section, parse_duration
+from monitor.validate import Section, at_least_a_second
 
 #: How often Radar's detectors are asked by default: their events are minutes apart at best.
 DEFAULT_EVENTS_INTERVAL = 300.0
-
-
-def events_interval(value: Any, path: str) -> float:
-    """A duration of at least 1 s, like `source.interval`."""
-    seconds = parse_duration(value, path)
-    if seconds < 1:
-        raise ConfigError(path, "must be at least 1s")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -43,7 +35,7 @@ class EventRule(Rule):
     def options(cls, section: Section) -> dict[str, Any]:
         return {
             "events_interval": section.get(
-                "events_interval", events_interval, DEFAULT_EVENTS_INTERVAL
+                "events_interval", at_least_a_second, DEFAULT_EVENTS_INTERVAL
             )
         }
 

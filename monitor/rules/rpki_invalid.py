@@ -20,6 +20,7 @@ class RpkiInvalidRule(Rule):
     """Fires per origin whose RPKI status is invalid, expected origin or not."""
 
     type = "rpki_invalid"
+    on_snapshot = True
     include_unknown: bool = False
 
     @classmethod

@@ -26,6 +26,7 @@ class UnexpectedOriginRule(Rule):
     """
 
     type = "unexpected_origin"
+    on_snapshot = True
     min_visibility: float = 0.0
     min_peers: int = 1
     include_rpki_valid: bool = False

@@ -20,6 +20,7 @@ class VisibilityBelowRule(Rule):
     """Fires when the expected-origin visibility is below `threshold` (a withdrawal or leak)."""
 
     type = "visibility_below"
+    on_snapshot = True
     threshold: float = 0.0
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Polling a `PrefixSource`: slots spread over the interval, stretched to fit the budget."""
+"""Polling a `PrefixSource`: slots spread over the planned interval (see `monitor/budget.py`)."""
 
 from __future__ import annotations
 
@@ -6,108 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from monitor.budget import Plan
 from monitor.core.observation import ErrorKind, FetchFailure
 from monitor.ops.waiting import until_set
-from monitor.settings import SourceConfig
 from monitor.sources.base import Emit, PrefixSource, SourceError
 
 log = logging.getLogger(__name__)
-
-#: Share of the budget the regular polls may plan for; the rest absorbs retries.
-PLANNED_SHARE = 0.9
-#: The most of the planned share the events polls may take: the realtime cycle keeps the rest.
-EVENTS_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class EventsLoad:
-    """The polls of Radar's detectors: (kind, AS) pairs asked every `interval`, `pages` each."""
-
-    ases: int
-    polls: int
-    interval: float
-    pages: int = 1
-
-    def cost(self, window: float, interval: float | None = None) -> float:
-        """Requests per `window` seconds at `interval` (default: the configured one)."""
-        return self.polls * self.pages * window / (interval or self.interval)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How often each prefix is polled, and why; and the events polls it makes room for."""
-
-    prefixes: int
-    interval: float  # the configured interval
-    effective_interval: float  # stretched when the budget cannot cover the configured one
-    requests_per_window: float  # what the configured interval would cost per budget window
-    events: EventsLoad | None = None
-    #: The events polls' interval, stretched if they would take over EVENTS_SHARE.
-    events_interval: float = 0.0
-
-    @property
-    def stretched(self) -> bool:
-        """Whether the budget forced a longer cycle than configured."""
-        return self.effective_interval > self.interval
-
-    @property
-    def slot(self) -> float:
-        """Seconds between two consecutive poll starts (polls are spread evenly)."""
-        return self.effective_interval / max(self.prefixes, 1)
-
-    def describe(self, source: SourceConfig) -> str:
-        """One line for logs and `check` output."""
-        cost = (
-            f"{self.prefixes} prefixes every {self.interval:g}s cost "
-            f"{self.requests_per_window:.0f} requests per {source.budget_window:g}s"
-        )
-        events = self._events(source)
-        if not self.stretched:
-            return f"{cost}, within the budget of {source.budget}{events}"
-        return (
-            f"{cost}, over {PLANNED_SHARE:.0%} of the budget of {source.budget}"
-            f"{' less the events polls' if events else ''}: "
-            f"stretching the cycle to {self.effective_interval:.1f}s{events}"
-        )
-
-    def _events(self, source: SourceConfig) -> str:
-        e = self.events
-        if e is None:
-            return ""
-        window = source.budget_window
-        text = (
-            f"; events: {e.ases} AS{'' if e.ases == 1 else 'es'} every {e.interval:g}s cost "
-            f"{e.cost(window):.0f} requests per {window:g}s"
-        )
-        if self.events_interval > e.interval:
-            text += (
-                f", over {EVENTS_SHARE:.0%} of the planned budget: every "
-                f"{self.events_interval:.1f}s instead"
-            )
-        return text
-
-
-def plan(source: SourceConfig, prefixes: int, events: EventsLoad | None = None) -> Plan:
-    """The poll plan for `prefixes` and the `events` polls under `source`'s interval and budget.
-
-    The events polls are counted first (a few per hour) but never take more than EVENTS_SHARE
-    of the planned budget; the realtime cycle stretches over what is left.
-    """
-    cost = prefixes * source.budget_window / source.interval
-    allowed = source.budget * PLANNED_SHARE
-    events_interval = 0.0
-    if events is not None and events.polls:
-        events_interval = events.interval
-        if events.cost(source.budget_window) > allowed * EVENTS_SHARE:
-            events_interval = events.polls * events.pages * source.budget_window
-            events_interval /= allowed * EVENTS_SHARE
-        allowed -= events.cost(source.budget_window, events_interval)
-    effective = source.interval
-    if source.type == "radar" and cost > allowed:
-        effective = prefixes * source.budget_window / allowed
-    return Plan(prefixes, source.interval, effective, cost, events, events_interval)
 
 
 class Poller:

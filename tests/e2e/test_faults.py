@@ -187,7 +187,7 @@ def test_429_storm_is_obeyed_and_the_budget_never_exceeded(
         retries="3",
     )
     daemon = launch(daemons, tmp_path, path)
-    assert "stretching the cycle" in daemon.log
+    assert "more than is left: stretched to every" in daemon.log
     storm_start = len(fake.requests)
     fake.set_fault("429", count=4)
     time.sleep(14)

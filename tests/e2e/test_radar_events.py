@@ -62,7 +62,7 @@ def test_a_radar_hijack_fires_survives_a_failing_endpoint_and_resolves_when_rada
     assert f"https://radar.cloudflare.com/routing/as{HIJACKER}" in page
     assert fake.events.requests("hijacks")[0] == f"hijacks:AS{OWNER}"
     # The start-up plan, and `check`'s, count the events polls in the budget.
-    plan = "events: 1 AS every 1s cost 300 requests per 300s"
+    plan = "events: 1 AS, 1 request every 1s: 300.0 per 5m"
     assert plan in daemon.log
     check = [sys.executable, "-m", "monitor", "check", "--config", str(daemon.config)]
     checked = subprocess.run(check, capture_output=True, text=True, timeout=60, check=False)

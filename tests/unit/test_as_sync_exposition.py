@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from monitor.budget import Load
 from monitor.events_polling import events_load
 from monitor.exposition import as_sync_metrics
 from monitor.exposition.status_page import status_page
-from monitor.sources.polling import EventsLoad
 from monitor.state import AsSyncStatus
 from tests.builders import NOW, monitor_state
 from tests.known_state import known_state, samples, scrape
@@ -64,4 +64,4 @@ async def test_each_synced_as_has_its_prefixes_last_sync_and_outcome() -> None:
 
 def test_radar_detectors_are_asked_about_the_synced_ases_the_rule_applies_to() -> None:
     # Before any sync no prefix names them: the asns: entries do (64501 disables the rule).
-    assert events_load(monitor_state(CONFIG).config) == EventsLoad(ases=2, polls=2, interval=300.0)
+    assert events_load(monitor_state(CONFIG).config) == Load("events", "2 ASes", 2, 300.0)

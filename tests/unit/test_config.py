@@ -100,7 +100,7 @@ def test_defaults() -> None:
         (
             BASE.replace("origins: [64500]", "origins: [64500]\n    colour: red"),
             f"{PREFIX}.colour: unknown key (known keys: description, ignore_more_specifics, labels, "
-            "max_length, origins, prefix, rules)",
+            "max_length, origins, prefix, rules, tier)",
         ),
         (
             BASE.replace("threshold: 0.8,", "treshold: 0.8,"),

@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-import pytest
-
+from monitor.budget import Load
 from monitor.config import parse_config
 from monitor.core.lifecycle import AlertEvent, AlertState
 from monitor.events_polling import EventsPolling, events_load
-from monitor.sources.polling import EventsLoad, plan
+from monitor.planning import plan_for
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_events import RadarEvents
 from monitor.state import MonitorState
@@ -40,39 +39,14 @@ prefixes:
 def test_the_load_is_one_poll_per_detector_and_expected_origin() -> None:
     load = events_load(parse_config(CONFIG))
     # hijack: 64500, 64501 (64502's prefix disables it); leak: all three.
-    assert load == EventsLoad(ases=3, polls=5, interval=120.0)
+    assert load == Load("events", "3 ASes", 5, 120.0)
     only_views = "rules: [{name: hijack, type: rpki_invalid, severity: critical}]\n"
     assert events_load(parse_config(CONFIG.replace(RULES, only_views))) is None
 
 
-def test_the_plan_counts_the_events_polls_and_stretches_the_cycle() -> None:
-    config = parse_config(CONFIG)
-    source = replace(config.source, interval=300.0)
-    events = EventsLoad(ases=2, polls=4, interval=300.0)
-    assert plan(source, 100, events).describe(source) == (
-        "100 prefixes every 300s cost 100 requests per 300s, within the budget of 1000; "
-        "events: 2 ASes every 300s cost 4 requests per 300s"
-    )
-    # 880 prefixes fit 90% of the budget alone, but not beside 100 events requests.
-    assert not plan(source, 880).stretched
-    assert plan(source, 880, replace(events, polls=100)).effective_interval == pytest.approx(
-        880 * 300 / 800
-    )
-
-
-def test_events_polls_never_take_more_than_half_of_the_planned_budget() -> None:
-    config = parse_config(CONFIG)
-    source = replace(config.source, interval=300.0)
-    greedy = EventsLoad(ases=100, polls=200, interval=1.0)  # 60,000 requests per window
-    schedule = plan(source, 800, greedy)
-    assert schedule.events_interval == pytest.approx(200 * 300 / 450)
-    assert schedule.effective_interval == pytest.approx(800 * 300 / 450)
-    assert "over 50% of the planned budget: every 133.3s instead" in schedule.describe(source)
-
-
 def poller(client: RadarClient, sent: list[AlertEvent], text: str = CONFIG) -> EventsPolling:
     state = monitor_state(text)
-    schedule = plan(state.config.source, len(state.config.prefixes), events_load(state.config))
+    schedule = plan_for(state.config)
     return EventsPolling(state, sent.extend, RadarEvents(client), schedule)
 
 
@@ -149,12 +123,12 @@ async def test_rounds_follow_the_plan_and_a_replan_starts_one_at_once(
     fake: FakeRadar, client: RadarClient
 ) -> None:
     events = poller(client, [])
-    events.plan = replace(events.plan, events_interval=0.2)
+    events.plan = replace(events.plan, stretch=0.2 / 120)  # a round every 0.2 s
     task = asyncio.create_task(events.run())
     try:
         await asyncio.sleep(0.3)
         assert len(fake.events.requests("leaks")) == 6  # two rounds of three ASes
-        events.replan(events.fetcher, replace(events.plan, events_interval=60.0))
+        events.replan(events.fetcher, replace(events.plan, stretch=1.0))
         await asyncio.sleep(0.1)
         assert len(fake.events.requests("leaks")) == 9
     finally:

@@ -1,0 +1,208 @@
+"""The snapshot tier: each AS's RIB snapshot read every planned interval, judged per prefix.
+
+One `pfx2as?origin=ASN` answer gives the origin, RPKI status and peer count of every prefix
+the AS originates. Each watched prefix of the snapshot tier becomes one snapshot view
+(`PrefixView.snapshot`) from the answers of its expected origins, judged by the rules that make
+sense on it. A prefix no answer lists is seen by no peer, and `visibility_below` says so. A
+prefix fetched in real time since the snapshot was taken (a stream confirmation) keeps that
+newer answer. An AS that cannot be fetched, or whose answer lists nothing (a glitch rather
+than every prefix gone at once), is a failed fetch of each of its prefixes: their alerts freeze.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from monitor.as_sync import FetcherFor
+from monitor.budget import Load, Plan
+from monitor.core.observation import ErrorKind, FetchFailure, Observation, OriginView, PrefixView
+from monitor.core.origins import MAX_PREFIXES, AsPrefixes, OriginatedPrefix
+from monitor.ops.waiting import until_set
+from monitor.settings import Config, PrefixConfig, Tier
+from monitor.sources.base import SourceError
+from monitor.state import MonitorState, SnapshotStats
+
+log = logging.getLogger(__name__)
+
+#: Between rounds while no prefix is of the snapshot tier (a reload wakes the loop at once).
+IDLE = 3600.0
+#: Views handed on between two yields to the loop: 10,000 at once would stall it for a second.
+CHUNK = 200
+
+
+def snapshot_watches(config: Config) -> list[PrefixConfig]:
+    """The watched prefixes of the snapshot tier."""
+    return [p for p in config.prefixes if p.tier is Tier.SNAPSHOT]
+
+
+def snapshot_asns(watches: Iterable[PrefixConfig]) -> list[int]:
+    """The ASes whose snapshots cover `watches`: their expected origins."""
+    return sorted({asn for w in watches for asn in w.origins})
+
+
+def snapshot_load(config: Config) -> Load | None:
+    """What the snapshots cost, for the budget plan (None: no prefix of the snapshot tier)."""
+    asns = snapshot_asns(snapshot_watches(config))
+    if not asns or config.source.type != "radar":
+        return None
+    what = f"{len(asns)} AS{'' if len(asns) == 1 else 'es'}"
+    return Load("snapshots", what, len(asns), config.source.snapshot_interval)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One AS's good answer and the peer count its visibilities are over."""
+
+    answer: AsPrefixes
+    total_peers: int
+
+
+def snapshot_view(prefix: str, listed: Iterable[tuple[OriginatedPrefix, Answered]]) -> PrefixView:
+    """The snapshot view of `prefix` from the answers' entries that list it."""
+    origins = tuple(
+        OriginView(
+            origin=entry.origin,
+            prefix=prefix,
+            rpki=entry.rpki,
+            visible_peers=entry.peer_count,
+            total_peers=got.total_peers,
+            visibility=min(entry.peer_count / got.total_peers, 1.0) if got.total_peers else 0.0,
+        )
+        for entry, got in listed
+    )
+    times = [got.answer.data_time for _, got in listed if got.answer.data_time]
+    return PrefixView(
+        prefix=prefix,
+        data_time=min(times) if times else None,
+        query_time=datetime.now(UTC),
+        origins=origins,
+        routes=(),
+        collectors=(),
+        snapshot=True,
+    )
+
+
+class SnapshotPolling:
+    """Reads every snapshot AS each planned interval and hands each prefix's view on."""
+
+    def __init__(
+        self,
+        state: MonitorState,
+        observe: Callable[[Observation], None],
+        fetcher_for: FetcherFor | None,
+        schedule: Plan,
+    ) -> None:
+        self.state = state
+        self._observe = observe
+        self.fetcher_for = fetcher_for
+        self.plan = schedule
+        self._wake = asyncio.Event()
+        self._told_no_source = False
+        self._asns = snapshot_asns(snapshot_watches(state.config))
+
+    def replan(self, fetcher_for: FetcherFor | None, schedule: Plan) -> None:
+        """Read through `fetcher_for` under `schedule` from now on; a round at once if the
+        snapshot ASes or the interval changed (a sync within the same ASes costs no round)."""
+        asns = snapshot_asns(snapshot_watches(self.state.config))
+        changed = (
+            asns != self._asns
+            or self.plan.interval_of("snapshots") != schedule.interval_of("snapshots")
+            or (self.fetcher_for is None) != (fetcher_for is None)
+        )
+        self.fetcher_for, self.plan, self._asns = fetcher_for, schedule, asns
+        if changed:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """A round at start, then one per planned interval, until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.poll_once()
+            except Exception:  # a bug in one round must not end every later one
+                log.exception("snapshot round failed unexpectedly")
+            await until_set(self._wake, self.plan.interval_of("snapshots") or IDLE)
+
+    async def poll_once(self) -> None:
+        """One round: every snapshot AS, then every snapshot prefix."""
+        watches = snapshot_watches(self.state.config)
+        if not watches:
+            self.state.snapshots = None
+            return
+        if self.fetcher_for is None:
+            if not self._told_no_source:
+                log.warning("tier: snapshot needs source type radar; those prefixes are not read")
+                self._told_no_source = True
+            return
+        stats = self.state.snapshots or SnapshotStats()
+        self.state.snapshots = stats
+        answers, failed = await self._fetch_all(snapshot_asns(watches), stats)
+        listed: dict[str, list[tuple[OriginatedPrefix, Answered]]] = {}
+        for got in answers.values():
+            for entry in got.answer.prefixes:
+                listed.setdefault(entry.prefix, []).append((entry, got))
+        for i, watch in enumerate(watches):
+            if i and not i % CHUNK:
+                await asyncio.sleep(0)
+            if self.state.status_of(watch.prefix) is None:
+                continue  # a reload or sync removed it meanwhile
+            bad = next((asn for asn in sorted(watch.origins) if asn in failed), None)
+            if bad is not None:
+                kind, message = failed[bad]
+                self._observe(FetchFailure(watch.prefix, kind, message))
+                continue
+            view = snapshot_view(watch.prefix, listed.get(watch.prefix, ()))
+            if not self._newer_known(watch.prefix, view):
+                self._observe(view)
+
+    async def _fetch_all(
+        self, asns: list[int], stats: SnapshotStats
+    ) -> tuple[dict[int, Answered], dict[int, tuple[ErrorKind, str]]]:
+        """Each AS's answer (the client's budget paces them), and what failed, and why."""
+        assert self.fetcher_for is not None
+        caps = {a.asn: a.max_prefixes for a in self.state.config.asns}
+        answers: dict[int, Answered] = {}
+        failed: dict[int, tuple[ErrorKind, str]] = {}
+        for asn in asns:
+            try:
+                answer = await self.fetcher_for(caps.get(asn, MAX_PREFIXES)).originated(asn)
+            except SourceError as exc:
+                failed[asn] = (exc.kind, f"the snapshot of AS{asn} could not be read: {exc}")
+                continue
+            except Exception:
+                log.exception("snapshot of AS%d: unexpected error", asn)
+                failed[asn] = (ErrorKind.INTERNAL, "internal error (see log)")
+                continue
+            if not answer.prefixes:
+                message = f"Radar's snapshot of AS{asn} lists no prefix at all"
+                failed[asn] = (ErrorKind.BAD_ANSWER, message)
+                continue
+            peers = answer.total_peers or max(p.peer_count for p in answer.prefixes)
+            answers[asn] = Answered(answer, peers)
+        stats.ases = len(asns)
+        stats.ok += len(answers)
+        stats.failed += len(failed)
+        if failed:
+            stats.error = next(message for _, message in failed.values())
+            log.warning(
+                "snapshot round: %d of %d ASes failed: %s", len(failed), len(asns), stats.error
+            )
+        else:
+            stats.error, stats.last_success = None, time.time()
+        times = [a.answer.data_time for a in answers.values() if a.answer.data_time]
+        if times:
+            stats.data_time = min(times)
+        return answers, failed
+
+    def _newer_known(self, prefix: str, view: PrefixView) -> bool:
+        """Whether a realtime answer newer than this snapshot already judged `prefix`."""
+        status = self.state.status_of(prefix)
+        known = status.view if status is not None else None
+        if known is None or known.snapshot or known.data_time is None or view.data_time is None:
+            return False
+        return known.data_time >= view.data_time
