@@ -80,7 +80,7 @@ class Plan:
         """The plan, one class per line, for `check` and the start-up log."""
         window = duration(self.window)
         if not self.budget:
-            return [f"realtime: {self.prefixes} prefixes every {duration(self.interval)}"]
+            return [f"realtime: {_prefixes(self.prefixes)} every {duration(self.interval)}"]
         planned = int(self.budget * PLANNED_SHARE)
         lines = [
             f"budget: {self.budget} requests per {window}; {planned} planned, "
@@ -91,7 +91,7 @@ class Plan:
         lines += [self._background(b) for b in self.background]
         age = duration(self.effective_interval)
         cost = f"{self.prefixes * self.window / self.effective_interval:.0f} per {window}"
-        realtime = f"realtime: {self.prefixes} prefixes every {duration(self.interval)}"
+        realtime = f"realtime: {_prefixes(self.prefixes)} every {duration(self.interval)}"
         if self.stretched:
             realtime += (
                 f" would cost {self.requests_per_window:.0f} per {window}, more than is left: "
@@ -117,10 +117,14 @@ class Plan:
         text += f": {load.cost(self.window, self.stretch):.1f} per {duration(self.window)}"
         if load.name == "snapshots":
             text += (
-                f"; {self.snapshot_prefixes} prefixes, worst-case data age "
+                f"; {_prefixes(self.snapshot_prefixes)}, worst-case data age "
                 f"{duration(interval)} plus the age of Radar's RIB snapshot (hours)"
             )
         return text
+
+
+def _prefixes(n: int) -> str:
+    return f"{n} prefix{'' if n == 1 else 'es'}"
 
 
 def plan(

@@ -232,6 +232,8 @@ def _prefix(s: Section, rules: Rules, seen: dict[str, str]) -> PrefixConfig:
         written=frozenset(str(k) for k in s.data),
         tier=Tier(s.get("tier", one_of(*Tier), Tier.REALTIME)),
     )
+    if cfg.tier is Tier.SNAPSHOT and not cfg.origins:
+        s.report("tier", "snapshot needs origins: it reads what they originate")
     s.close()
     return cfg
 

@@ -62,8 +62,11 @@ class Answered:
     total_peers: int
 
 
-def snapshot_view(prefix: str, listed: Iterable[tuple[OriginatedPrefix, Answered]]) -> PrefixView:
-    """The snapshot view of `prefix` from the answers' entries that list it."""
+def snapshot_view(
+    prefix: str, listed: Iterable[tuple[OriginatedPrefix, Answered]], data_time: datetime | None
+) -> PrefixView:
+    """The snapshot view of `prefix` from the answers' entries that list it, as of the
+    `data_time` of the answers it was looked up in."""
     origins = tuple(
         OriginView(
             origin=entry.origin,
@@ -75,10 +78,9 @@ def snapshot_view(prefix: str, listed: Iterable[tuple[OriginatedPrefix, Answered
         )
         for entry, got in listed
     )
-    times = [got.answer.data_time for _, got in listed if got.answer.data_time]
     return PrefixView(
         prefix=prefix,
-        data_time=min(times) if times else None,
+        data_time=data_time,
         query_time=datetime.now(UTC),
         origins=origins,
         routes=(),
@@ -156,7 +158,10 @@ class SnapshotPolling:
                 kind, message = failed[bad]
                 self._observe(FetchFailure(watch.prefix, kind, message))
                 continue
-            view = snapshot_view(watch.prefix, listed.get(watch.prefix, ()))
+            entries = listed.get(watch.prefix, [])
+            asked = [answers[a] for a in watch.origins] + [got for _, got in entries]
+            times = [got.answer.data_time for got in asked if got.answer.data_time]
+            view = snapshot_view(watch.prefix, entries, min(times, default=None))
             if not self._newer_known(watch.prefix, view):
                 self._observe(view)
 

@@ -21,7 +21,15 @@ from monitor.core.measures import (
     prefix_links,
     utc_text,
 )
-from monitor.state import AsSyncStatus, EventsPollStats, MonitorState, PrefixStatus, StreamStats
+from monitor.settings import Tier
+from monitor.state import (
+    AsSyncStatus,
+    EventsPollStats,
+    MonitorState,
+    PrefixStatus,
+    SnapshotStats,
+    StreamStats,
+)
 
 
 def _e(value: object) -> str:
@@ -114,7 +122,31 @@ def _synced_line(synced: Mapping[int, AsSyncStatus], now: datetime) -> str:
     return f'<p class="synced">Synced ASes: {"; ".join(parts)}.</p>' if parts else ""
 
 
-def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
+def _snapshot_line(stats: SnapshotStats | None, tiers: Counter[Tier], now: datetime) -> str:
+    """The snapshot tier in one line: its prefixes and ASes, the last read and its outcome."""
+    if stats is None:
+        return ""
+    if stats.error is None:
+        outcome = '<span class="good">ok</span>'
+    else:
+        outcome = f'<span class="bad">failed</span> ({_e(stats.error)})'
+    taken = f"; Radar's snapshot taken {_e(_ago(stats.data_time, now))}" if stats.data_time else ""
+    return (
+        f'<p class="snapshots">Snapshot tier: {tiers[Tier.SNAPSHOT]} prefixes of {stats.ases} '
+        f"AS{'' if stats.ases == 1 else 'es'}, last read {_e(_ago(stats.last_success, now))}: "
+        f"{outcome}{taken}; realtime tier: {tiers[Tier.REALTIME]} prefixes.</p>"
+    )
+
+
+def _fetched(status: PrefixStatus, state: MonitorState) -> str:
+    """How often the prefix is fetched under the plan, and from which tier."""
+    interval = state.fetch_interval(status.watch)
+    stretched = state.plan is not None and state.plan.stretched
+    note = " (stretched)" if stretched and status.watch.tier is Tier.REALTIME else ""
+    return f"every {_e(duration(interval))}{note}<br>{_e(status.watch.tier.value)}"
+
+
+def _prefix_row(status: PrefixStatus, state: MonitorState, now: datetime, worst: str | None) -> str:
     watch = status.watch
     if status.error is not None:
         health = f'<span class="bad">error</span> {_e(status.error)}'
@@ -155,7 +187,7 @@ def _prefix_row(status: PrefixStatus, now: datetime, worst: str | None) -> str:
         f'<tr{row_class}><td class="nowrap">{name}<br><span class="links">{links}'
         f"</span></td><td>{_e(watch.description)}</td>"
         f"<td>{health}</td><td>{visibility}</td><td>{origins}</td>"
-        f'<td class="nowrap">{age}</td></tr>'
+        f'<td class="nowrap">{age}</td><td class="nowrap">{_fetched(status, state)}</td></tr>'
     )
 
 
@@ -246,8 +278,11 @@ def status_page(state: MonitorState, now: datetime) -> str:
         "No pending or firing alerts.",
     )
     prefixes = _table(
-        ["prefix", "description", "data", "expected visibility", "origins", "data age"],
-        (_prefix_row(s, now, worst.get(s.watch.prefix)) for s in _with_more_specifics(state)),
+        ["prefix", "description", "data", "expected visibility", "origins", "data age", "fetched"],
+        (
+            _prefix_row(s, state, now, worst.get(s.watch.prefix))
+            for s in _with_more_specifics(state)
+        ),
         "No prefixes configured.",
     )
     notices = "".join(f'<p class="problem">{_e(p)}</p>' for p in problems)
@@ -256,6 +291,8 @@ def status_page(state: MonitorState, now: datetime) -> str:
     instance = _e(state.config.http.instance)
     stream = "" if state.stream is None else _stream_line(state.stream, now)
     stream += _events_line(state.events, now) + _synced_line(state.synced, now)
+    tiers = Counter(s.watch.tier for s in state.prefixes.values())
+    stream += _snapshot_line(state.snapshots, tiers, now)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="30">

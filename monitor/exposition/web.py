@@ -245,6 +245,8 @@ def _prefixes_json(state: MonitorState) -> str:
                     "parent": s.watch.parent,
                     "description": s.watch.description,
                     "origins": sorted(s.watch.origins),
+                    "tier": s.watch.tier.value,
+                    "fetch_interval": state.fetch_interval(s.watch),
                     "last_success": s.last_success,
                     "error": s.error,
                     "observed_origins": [

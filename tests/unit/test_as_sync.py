@@ -12,9 +12,10 @@ from monitor.as_watches import expand
 from monitor.core.lifecycle import AlertEvent, AlertState
 from monitor.rules.upstream import UpstreamRule
 from monitor.rules.visibility_below import VisibilityBelowRule
+from monitor.settings import Tier
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_pfx2as import RadarOrigins
-from monitor.state import MonitorState
+from monitor.state import AsSyncStatus, MonitorState
 from testkit.fakeradar import FakeRadar
 from tests.builders import monitor_state
 
@@ -195,3 +196,13 @@ async def test_a_reload_removing_the_as_drops_its_watches_but_never_a_manual_ent
 def test_expanding_without_a_sync_is_the_config_itself() -> None:
     state: MonitorState = monitor_state(CONFIG)
     assert expand(state.config, state.synced) is state.config
+
+
+def test_the_entrys_tier_is_its_prefixes_unless_an_entry_wrote_its_own() -> None:
+    text = CONFIG.replace("    sync: 60s\n", "    sync: 60s\n    tier: snapshot\n").replace(
+        "description: manual,", "description: manual, tier: realtime,"
+    )
+    config = monitor_state(text).config
+    synced = {64500: AsSyncStatus(prefixes=dict.fromkeys(["192.0.2.0/25", "198.51.100.0/24"]))}
+    tiers = {p.prefix: p.tier for p in expand(config, synced).prefixes}
+    assert tiers == {"198.51.100.0/24": Tier.REALTIME, "192.0.2.0/25": Tier.SNAPSHOT}
