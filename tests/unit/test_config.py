@@ -94,18 +94,6 @@ def test_defaults() -> None:
             "rules[2] (stale).max_age: must be a duration",
         ),
         (
-            BASE.replace("origins: [64500]", "origins: [64500]\n    tier: weekly"),
-            "prefixes[0] (192.0.2.0/24).tier: must be one of realtime, snapshot, got 'weekly'",
-        ),
-        (
-            BASE.replace("origins: [64500]", "origins: []\n    tier: snapshot"),
-            "prefixes[0] (192.0.2.0/24).tier: snapshot needs origins: it reads what they originate",
-        ),
-        (
-            BASE + "source: {snapshot_interval: 500ms}\n",
-            "source.snapshot_interval: must be at least 1s",
-        ),
-        (
             BASE.replace("severity: warning}", "severity: urgent}", 1),
             "rules[1] (low-visibility).severity: must be one of",
         ),
