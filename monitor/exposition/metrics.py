@@ -21,6 +21,7 @@ from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.more_specific_metrics import MoreSpecificCollector
 from monitor.exposition.prefix_metrics import PrefixLines
 from monitor.exposition.stream_metrics import StreamCollector
+from monitor.exposition.tier_metrics import TierCollector
 from monitor.sinks.channels.base import Outcome
 from monitor.state import MonitorState
 
@@ -197,6 +198,7 @@ class Metrics:
         self.registry.register(MoreSpecificCollector(lambda: self._state.pinned or get_state()))
         self.registry.register(EventsCollector(lambda: self._state.pinned or get_state()))
         self.registry.register(AsSyncCollector(lambda: self._state.pinned or get_state()))
+        self.registry.register(TierCollector(lambda: self._state.pinned or get_state()))
         self._detection = Histogram(
             "radar_monitor_stream_detection_seconds",
             "From a stream frame's timestamp to the alert it fired (clocks of RIS and ours).",

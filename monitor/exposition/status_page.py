@@ -131,10 +131,12 @@ def _snapshot_line(stats: SnapshotStats | None, tiers: Counter[Tier], now: datet
     else:
         outcome = f'<span class="bad">failed</span> ({_e(stats.error)})'
     taken = f"; Radar's snapshot taken {_e(_ago(stats.data_time, now))}" if stats.data_time else ""
+    snapshot, realtime = tiers[Tier.SNAPSHOT], tiers[Tier.REALTIME]
     return (
-        f'<p class="snapshots">Snapshot tier: {tiers[Tier.SNAPSHOT]} prefixes of {stats.ases} '
-        f"AS{'' if stats.ases == 1 else 'es'}, last read {_e(_ago(stats.last_success, now))}: "
-        f"{outcome}{taken}; realtime tier: {tiers[Tier.REALTIME]} prefixes.</p>"
+        f'<p class="snapshots">Snapshot tier: {snapshot} prefix{"" if snapshot == 1 else "es"} '
+        f"of {stats.ases} AS{'' if stats.ases == 1 else 'es'}, last read "
+        f"{_e(_ago(stats.last_success, now))}: {outcome}{taken}; realtime tier: {realtime} "
+        f"prefix{'' if realtime == 1 else 'es'}.</p>"
     )
 
 

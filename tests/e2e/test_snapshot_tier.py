@@ -12,7 +12,7 @@ from pathlib import Path
 
 from testkit.answers import OriginSpec
 from testkit.config import LOW_VISIBILITY, RPKI_INVALID, daemon_yaml, webhook, write_config
-from testkit.daemon import DaemonProcess, http_get, launch, texts
+from testkit.daemon import DaemonProcess, http_get, launch, metric, texts
 from testkit.fakeradar import FakeRadar
 from testkit.fakeradar_routes import Announcement
 from testkit.fakerislive import FakeRisLive
@@ -66,6 +66,8 @@ def test_snapshot_prefixes_cost_one_request_per_as_and_are_judged_on_it(
     shown = {p["prefix"]: p for p in json.loads(body)["prefixes"]}
     assert (shown[GOOD]["tier"], shown[GOOD]["fetch_interval"]) == ("snapshot", 2.0)
     assert (shown[REALTIME]["tier"], shown[REALTIME]["fetch_interval"]) == ("realtime", 1.0)
+    assert metric(port, 'radar_monitor_tier_prefixes{tier="snapshot"}') == 2
+    assert metric(port, 'radar_monitor_tier_fetch_interval_seconds{tier="snapshot"}') == 2
     _, page = http_get(port, "/")
     assert "Snapshot tier: 2 prefixes of 1 AS" in page and "every 2s<br>snapshot" in page
     # The plan, at start-up (before the sync) and after the sync added the snapshot prefixes.
