@@ -233,6 +233,8 @@ def cmd_once(path: Path, fmt: str) -> int:
         failure = outcome.failure
         if failure is not None and failure.kind is not ErrorKind.AUTH:
             print(f"radar-monitor: {failure.prefix}: {failure.message}", file=sys.stderr)
+    for problem in result.problems:
+        print(f"radar-monitor: {problem}", file=sys.stderr)
     return result.exit_code
 
 

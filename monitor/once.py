@@ -1,4 +1,8 @@
-"""The one-shot check: fetch every watched prefix once and judge it once, ignoring `for`."""
+"""The one-shot check: fetch every watched prefix once and judge it once, ignoring `for`.
+
+The `asns:` entries are synced once first (their prefixes join the list); the snapshot tier is
+judged from one read of each of its ASes, the realtime tier from one fetch per prefix.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from monitor.as_sync import FetcherFor
+from monitor.as_watches import expand
+from monitor.config_asns import excluded
 from monitor.core.bounds import capped
 from monitor.core.collectors import CollectorFreshness
 from monitor.core.finding import Finding
 from monitor.core.observation import ErrorKind, FetchFailure, PrefixView
 from monitor.pipeline import judge, merge_findings
-from monitor.settings import Config, PrefixConfig
+from monitor.settings import Config, PrefixConfig, Tier
+from monitor.snapshots import observations, read_snapshots, snapshot_asns, snapshot_watches
 from monitor.sources.base import PrefixSource, SourceError
-from monitor.sources.factory import make_source
+from monitor.sources.factory import make_origins, make_source
+from monitor.state import AsSyncStatus
 
 
 @dataclass(frozen=True)
@@ -32,13 +41,15 @@ class CheckResult:
     findings: tuple[Finding, ...]
     outcomes: tuple[PrefixOutcome, ...]
     checked_at: datetime
+    #: What could not be read beyond the prefixes: an `asns:` AS whose sync failed.
+    problems: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
         """0 all clean, 1 something fired, 3 nothing fired but a prefix could not be fetched."""
         if self.findings:
             return 1
-        return 3 if any(o.failure for o in self.outcomes) else 0
+        return 3 if self.problems or any(o.failure for o in self.outcomes) else 0
 
     @property
     def auth_failure(self) -> FetchFailure | None:
@@ -56,11 +67,46 @@ async def _fetch(source: PrefixSource, watch: PrefixConfig) -> PrefixOutcome:
         return PrefixOutcome(watch, None, FetchFailure(watch.prefix, exc.kind, str(exc)))
 
 
+async def _synced(config: Config, origins: FetcherFor) -> tuple[Config, list[str]]:
+    """`config` with every prefix its `asns:` originate; the ASes that could not be synced."""
+    synced: dict[int, AsSyncStatus] = {}
+    problems = []
+    for entry in config.asns:
+        try:
+            answer = await origins(entry.max_prefixes).originated(entry.asn)
+        except SourceError as exc:
+            problems.append(f"AS{entry.asn}: the sync failed: {exc}")
+            continue
+        if not answer.prefixes:
+            problems.append(f"AS{entry.asn} originates nothing per Radar (a typo in asn?)")
+        kept = [p.prefix for p in answer.prefixes if not excluded(p.prefix, entry.exclude)]
+        synced[entry.asn] = AsSyncStatus(prefixes=dict.fromkeys(kept))
+    return expand(config, synced), problems
+
+
+async def _snapshot_outcomes(config: Config, origins: FetcherFor) -> list[PrefixOutcome]:
+    """The snapshot tier's outcomes from one read of each of its ASes."""
+    watches = snapshot_watches(config)
+    caps = {a.asn: a.max_prefixes for a in config.asns}
+    read = await read_snapshots(origins, snapshot_asns(watches), caps)
+    return [
+        PrefixOutcome(w, o, None) if isinstance(o, PrefixView) else PrefixOutcome(w, None, o)
+        for w, o in zip(watches, observations(watches, read), strict=True)
+    ]
+
+
 async def run_check(config: Config) -> CheckResult:
     """Fetch every prefix from the configured source (which enforces budget and concurrency)."""
     source = make_source(config.source, require_token=True)
+    problems: list[str] = []
     try:
-        outcomes = await asyncio.gather(*(_fetch(source, w) for w in config.prefixes))
+        origins = make_origins(source)
+        if origins is not None and config.asns:
+            config, problems = await _synced(config, origins)
+        realtime = [w for w in config.prefixes if w.tier is Tier.REALTIME or origins is None]
+        outcomes = list(await asyncio.gather(*(_fetch(source, w) for w in realtime)))
+        if origins is not None:
+            outcomes += await _snapshot_outcomes(config, origins)
     finally:
         await source.close()
     now = datetime.now(UTC)
@@ -73,4 +119,4 @@ async def run_check(config: Config) -> CheckResult:
         judge(watch, replace(view, collectors=freshness.merge(view.collectors, now)), now)
         for watch, view in views
     )
-    return CheckResult(findings=tuple(findings), outcomes=tuple(outcomes), checked_at=now)
+    return CheckResult(tuple(findings), tuple(outcomes), now, tuple(problems))

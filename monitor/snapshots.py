@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -62,6 +62,41 @@ class Answered:
     total_peers: int
 
 
+@dataclass(frozen=True)
+class Snapshots:
+    """One round's reads: each AS's good answer, and why the others failed."""
+
+    answers: dict[int, Answered]
+    failed: dict[int, tuple[ErrorKind, str]]
+
+
+async def read_snapshots(
+    fetcher_for: FetcherFor, asns: Iterable[int], caps: Mapping[int, int]
+) -> Snapshots:
+    """Each AS's snapshot (at most its cap of prefixes; the client's budget paces them)."""
+    answers: dict[int, Answered] = {}
+    failed: dict[int, tuple[ErrorKind, str]] = {}
+    for asn in asns:
+        try:
+            answer = await fetcher_for(caps.get(asn, MAX_PREFIXES)).originated(asn)
+        except SourceError as exc:
+            failed[asn] = (exc.kind, f"the snapshot of AS{asn} could not be read: {exc}")
+            continue
+        except Exception:
+            log.exception("snapshot of AS%d: unexpected error", asn)
+            failed[asn] = (ErrorKind.INTERNAL, "internal error (see log)")
+            continue
+        if not answer.prefixes:
+            failed[asn] = (
+                ErrorKind.BAD_ANSWER,
+                f"Radar's snapshot of AS{asn} lists no prefix at all",
+            )
+            continue
+        peers = answer.total_peers or max(p.peer_count for p in answer.prefixes)
+        answers[asn] = Answered(answer, peers)
+    return Snapshots(answers, failed)
+
+
 def snapshot_view(
     prefix: str, listed: Iterable[tuple[OriginatedPrefix, Answered]], data_time: datetime | None
 ) -> PrefixView:
@@ -87,6 +122,24 @@ def snapshot_view(
         collectors=(),
         snapshot=True,
     )
+
+
+def observations(watches: Iterable[PrefixConfig], read: Snapshots) -> Iterator[Observation]:
+    """Each watch's snapshot view, or the failed read of one of its origins' snapshots."""
+    listed: dict[str, list[tuple[OriginatedPrefix, Answered]]] = {}
+    for got in read.answers.values():
+        for entry in got.answer.prefixes:
+            listed.setdefault(entry.prefix, []).append((entry, got))
+    for watch in watches:
+        bad = next((asn for asn in sorted(watch.origins) if asn in read.failed), None)
+        if bad is not None:
+            kind, message = read.failed[bad]
+            yield FetchFailure(watch.prefix, kind, message)
+            continue
+        entries = listed.get(watch.prefix, [])
+        asked = [read.answers[a] for a in watch.origins] + [got for _, got in entries]
+        times = [got.answer.data_time for got in asked if got.answer.data_time]
+        yield snapshot_view(watch.prefix, entries, min(times, default=None))
 
 
 class SnapshotPolling:
@@ -141,72 +194,39 @@ class SnapshotPolling:
                 log.warning("tier: snapshot needs source type radar; those prefixes are not read")
                 self._told_no_source = True
             return
-        stats = self.state.snapshots or SnapshotStats()
-        self.state.snapshots = stats
-        answers, failed = await self._fetch_all(snapshot_asns(watches), stats)
-        listed: dict[str, list[tuple[OriginatedPrefix, Answered]]] = {}
-        for got in answers.values():
-            for entry in got.answer.prefixes:
-                listed.setdefault(entry.prefix, []).append((entry, got))
-        for i, watch in enumerate(watches):
+        asns = snapshot_asns(watches)
+        caps = {a.asn: a.max_prefixes for a in self.state.config.asns}
+        read = await read_snapshots(self.fetcher_for, asns, caps)
+        self._count(len(asns), read)
+        for i, observation in enumerate(observations(watches, read)):
             if i and not i % CHUNK:
                 await asyncio.sleep(0)
-            if self.state.status_of(watch.prefix) is None:
+            if self.state.status_of(observation.prefix) is None:
                 continue  # a reload or sync removed it meanwhile
-            bad = next((asn for asn in sorted(watch.origins) if asn in failed), None)
-            if bad is not None:
-                kind, message = failed[bad]
-                self._observe(FetchFailure(watch.prefix, kind, message))
+            if isinstance(observation, PrefixView) and self._newer_known(observation):
                 continue
-            entries = listed.get(watch.prefix, [])
-            asked = [answers[a] for a in watch.origins] + [got for _, got in entries]
-            times = [got.answer.data_time for got in asked if got.answer.data_time]
-            view = snapshot_view(watch.prefix, entries, min(times, default=None))
-            if not self._newer_known(watch.prefix, view):
-                self._observe(view)
+            self._observe(observation)
 
-    async def _fetch_all(
-        self, asns: list[int], stats: SnapshotStats
-    ) -> tuple[dict[int, Answered], dict[int, tuple[ErrorKind, str]]]:
-        """Each AS's answer (the client's budget paces them), and what failed, and why."""
-        assert self.fetcher_for is not None
-        caps = {a.asn: a.max_prefixes for a in self.state.config.asns}
-        answers: dict[int, Answered] = {}
-        failed: dict[int, tuple[ErrorKind, str]] = {}
-        for asn in asns:
-            try:
-                answer = await self.fetcher_for(caps.get(asn, MAX_PREFIXES)).originated(asn)
-            except SourceError as exc:
-                failed[asn] = (exc.kind, f"the snapshot of AS{asn} could not be read: {exc}")
-                continue
-            except Exception:
-                log.exception("snapshot of AS%d: unexpected error", asn)
-                failed[asn] = (ErrorKind.INTERNAL, "internal error (see log)")
-                continue
-            if not answer.prefixes:
-                message = f"Radar's snapshot of AS{asn} lists no prefix at all"
-                failed[asn] = (ErrorKind.BAD_ANSWER, message)
-                continue
-            peers = answer.total_peers or max(p.peer_count for p in answer.prefixes)
-            answers[asn] = Answered(answer, peers)
-        stats.ases = len(asns)
-        stats.ok += len(answers)
-        stats.failed += len(failed)
-        if failed:
-            stats.error = next(message for _, message in failed.values())
+    def _count(self, asns: int, read: Snapshots) -> None:
+        stats = self.state.snapshots or SnapshotStats()
+        self.state.snapshots = stats
+        stats.ases = asns
+        stats.ok += len(read.answers)
+        stats.failed += len(read.failed)
+        if read.failed:
+            stats.error = next(message for _, message in read.failed.values())
             log.warning(
-                "snapshot round: %d of %d ASes failed: %s", len(failed), len(asns), stats.error
+                "snapshot round: %d of %d ASes failed: %s", len(read.failed), asns, stats.error
             )
         else:
             stats.error, stats.last_success = None, time.time()
-        times = [a.answer.data_time for a in answers.values() if a.answer.data_time]
+        times = [a.answer.data_time for a in read.answers.values() if a.answer.data_time]
         if times:
             stats.data_time = min(times)
-        return answers, failed
 
-    def _newer_known(self, prefix: str, view: PrefixView) -> bool:
-        """Whether a realtime answer newer than this snapshot already judged `prefix`."""
-        status = self.state.status_of(prefix)
+    def _newer_known(self, view: PrefixView) -> bool:
+        """Whether a realtime answer newer than this snapshot already judged its prefix."""
+        status = self.state.status_of(view.prefix)
         known = status.view if status is not None else None
         if known is None or known.snapshot or known.data_time is None or view.data_time is None:
             return False
