@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.core.measures import duration
+from monitor.core.measures import counted, duration
 from monitor.settings import SourceConfig
 
 #: Share of the budget the plan hands out; the rest absorbs retries.
@@ -80,7 +80,7 @@ class Plan:
         """The plan, one class per line, for `check` and the start-up log."""
         window = duration(self.window)
         if not self.budget:
-            return [f"realtime: {_prefixes(self.prefixes)} every {duration(self.interval)}"]
+            return [f"realtime: {self._realtime()}"]
         planned = int(self.budget * PLANNED_SHARE)
         lines = [
             f"budget: {self.budget} requests per {window}; {planned} planned, "
@@ -91,7 +91,7 @@ class Plan:
         lines += [self._background(b) for b in self.background]
         age = duration(self.effective_interval)
         cost = f"{self.prefixes * self.window / self.effective_interval:.0f} per {window}"
-        realtime = f"realtime: {_prefixes(self.prefixes)} every {duration(self.interval)}"
+        realtime = f"realtime: {self._realtime()}"
         if self.stretched:
             realtime += (
                 f" would cost {self.requests_per_window:.0f} per {window}, more than is left: "
@@ -106,10 +106,13 @@ class Plan:
         """The plan on one line, for the log."""
         return "; ".join(self.lines())
 
+    def _realtime(self) -> str:
+        return f"{counted(self.prefixes, 'prefix', 'prefixes')} every {duration(self.interval)}"
+
     def _background(self, load: Load) -> str:
         interval = load.interval * self.stretch
         text = (
-            f"{load.name}: {load.what}, {load.requests} request{'' if load.requests == 1 else 's'} "
+            f"{load.name}: {load.what}, {counted(load.requests, 'request')} "
             f"every {duration(interval)}"
         )
         if self.stretch > 1:
@@ -117,14 +120,10 @@ class Plan:
         text += f": {load.cost(self.window, self.stretch):.1f} per {duration(self.window)}"
         if load.name == "snapshots":
             text += (
-                f"; {_prefixes(self.snapshot_prefixes)}, worst-case data age "
+                f"; {counted(self.snapshot_prefixes, 'prefix', 'prefixes')}, worst-case data age "
                 f"{duration(interval)} plus the age of Radar's RIB snapshot (hours)"
             )
         return text
-
-
-def _prefixes(n: int) -> str:
-    return f"{n} prefix{'' if n == 1 else 'es'}"
 
 
 def plan(

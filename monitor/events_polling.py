@@ -18,8 +18,9 @@ from typing import Protocol
 from monitor.budget import Load, Plan
 from monitor.core.finding import EVENTS_UNREACHABLE, Finding, Severity
 from monitor.core.lifecycle import Policy, Scope, Timing
+from monitor.core.measures import counted
 from monitor.core.radar_event import EventKind, RadarEvent
-from monitor.ops.waiting import until_set
+from monitor.ops.waiting import rounds
 from monitor.pipeline import EventSink
 from monitor.rules import EventRule
 from monitor.settings import Config
@@ -63,8 +64,9 @@ def events_load(config: Config) -> Load | None:
         return None
     polls = {(r.kind, asn) for r in rules for asn in watched_asns(config, r)}
     ases = len({asn for _, asn in polls})
-    what = f"{ases} AS{'' if ases == 1 else 'es'}"
-    return Load("events", what, len(polls), min(r.events_interval for r in rules))
+    return Load(
+        "events", counted(ases, "AS", "ASes"), len(polls), min(r.events_interval for r in rules)
+    )
 
 
 class EventsPolling:
@@ -93,13 +95,10 @@ class EventsPolling:
 
     async def run(self) -> None:
         """A round at start, then one per planned interval, until cancelled."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.poll_once()
-            except Exception:  # a bug in one round must not end the polls of every later one
-                log.exception("Radar events round failed unexpectedly")
-            await until_set(self._wake, self.plan.interval_of("events") or 3600.0)
+        await rounds(self.poll_once, self._interval, self._wake, "Radar events round")
+
+    def _interval(self) -> float:
+        return self.plan.interval_of("events") or 3600.0
 
     async def poll_once(self, now: datetime | None = None) -> None:
         """One round: each detector a rule needs, for each of its ASes; then judge."""

@@ -4,6 +4,7 @@ daemon (at start, reload and sync) and for `check`."""
 from __future__ import annotations
 
 from monitor.budget import Load, Plan, plan
+from monitor.core.measures import counted
 from monitor.events_polling import events_load
 from monitor.settings import Config, Tier
 from monitor.snapshots import snapshot_load
@@ -16,7 +17,7 @@ def sync_load(config: Config) -> Load | None:
     n = len(config.asns)
     # The rate of all syncs together, as n requests every `interval`.
     interval = n / sum(1 / a.sync for a in config.asns)
-    return Load("syncs", f"{n} AS{'' if n == 1 else 'es'}", n, interval)
+    return Load("syncs", counted(n, "AS", "ASes"), n, interval)
 
 
 def plan_for(config: Config, temporary: int = 0) -> Plan:

@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 
 from monitor.as_sync import FetcherFor
 from monitor.budget import Load, Plan
+from monitor.core.measures import counted
 from monitor.core.observation import ErrorKind, FetchFailure, Observation, OriginView, PrefixView
 from monitor.core.origins import MAX_PREFIXES, AsPrefixes, OriginatedPrefix
-from monitor.ops.waiting import until_set
+from monitor.ops.waiting import rounds
 from monitor.settings import Config, PrefixConfig, Tier
 from monitor.sources.base import SourceError
 from monitor.state import MonitorState, SnapshotStats
@@ -50,7 +51,7 @@ def snapshot_load(config: Config) -> Load | None:
     asns = snapshot_asns(snapshot_watches(config))
     if not asns or config.source.type != "radar":
         return None
-    what = f"{len(asns)} AS{'' if len(asns) == 1 else 'es'}"
+    what = counted(len(asns), "AS", "ASes")
     return Load("snapshots", what, len(asns), config.source.snapshot_interval)
 
 
@@ -175,13 +176,10 @@ class SnapshotPolling:
 
     async def run(self) -> None:
         """A round at start, then one per planned interval, until cancelled."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.poll_once()
-            except Exception:  # a bug in one round must not end every later one
-                log.exception("snapshot round failed unexpectedly")
-            await until_set(self._wake, self.plan.interval_of("snapshots") or IDLE)
+        await rounds(self.poll_once, self._interval, self._wake, "snapshot round")
+
+    def _interval(self) -> float:
+        return self.plan.interval_of("snapshots") or IDLE
 
     async def poll_once(self) -> None:
         """One round: every snapshot AS, then every snapshot prefix."""

@@ -67,6 +67,11 @@ def path_samples(routes: list[RouteView], limit: int = 3) -> str:
     return "; ".join(f"{text} ({where})" if where else text for text, where in shown.items())
 
 
+def counted(n: int, noun: str, nouns: str = "") -> str:
+    """`1 prefix`, `3 prefixes`, `2 ASes`: `n` and the noun in its number (plural: noun + s)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def duration(seconds: float) -> str:
     """3720 → `1h2m`, 95 → `1m35s`, 3600 → `1h`: the two largest units, zeros dropped."""
     total = max(0, round(seconds))

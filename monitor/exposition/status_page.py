@@ -15,6 +15,7 @@ from monitor import __version__
 from monitor.core.lifecycle import Alert, AlertState
 from monitor.core.measures import (
     address_key,
+    counted,
     duration,
     expected_visibility,
     percent,
@@ -95,7 +96,7 @@ def _events_line(events: Mapping[str, EventsPollStats], now: datetime) -> str:
     """Radar's detectors in one line: how many ASes each asks about, and whether it can."""
     parts = []
     for kind, stats in sorted(events.items()):
-        ases = f"{stats.ases} AS{'' if stats.ases == 1 else 'es'}"
+        ases = counted(stats.ases, "AS", "ASes")
         if stats.failures:
             rounds = f"failing {stats.failures} rounds in a row"
             state = f'<span class="bad">{rounds}</span> ({_e(stats.error or "")})'
@@ -117,7 +118,7 @@ def _synced_line(synced: Mapping[int, AsSyncStatus], now: datetime) -> str:
             outcome = '<span class="good">ok</span>'
         else:
             outcome = f'<span class="bad">failed</span> ({_e(status.error or "")})'
-        count = f"{len(status.prefixes)} prefix{'' if len(status.prefixes) == 1 else 'es'}"
+        count = counted(len(status.prefixes), "prefix", "prefixes")
         parts.append(f"AS{asn}: {count}, last sync {_e(_ago(status.last_sync, now))}: {outcome}")
     return f'<p class="synced">Synced ASes: {"; ".join(parts)}.</p>' if parts else ""
 
@@ -131,12 +132,12 @@ def _snapshot_line(stats: SnapshotStats | None, tiers: Counter[Tier], now: datet
     else:
         outcome = f'<span class="bad">failed</span> ({_e(stats.error)})'
     taken = f"; Radar's snapshot taken {_e(_ago(stats.data_time, now))}" if stats.data_time else ""
-    snapshot, realtime = tiers[Tier.SNAPSHOT], tiers[Tier.REALTIME]
+    snapshot = counted(tiers[Tier.SNAPSHOT], "prefix", "prefixes")
+    realtime = counted(tiers[Tier.REALTIME], "prefix", "prefixes")
     return (
-        f'<p class="snapshots">Snapshot tier: {snapshot} prefix{"" if snapshot == 1 else "es"} '
-        f"of {stats.ases} AS{'' if stats.ases == 1 else 'es'}, last read "
-        f"{_e(_ago(stats.last_success, now))}: {outcome}{taken}; realtime tier: {realtime} "
-        f"prefix{'' if realtime == 1 else 'es'}.</p>"
+        f'<p class="snapshots">Snapshot tier: {snapshot} of {counted(stats.ases, "AS", "ASes")}, '
+        f"last read {_e(_ago(stats.last_success, now))}: {outcome}{taken}; realtime tier: "
+        f"{realtime}.</p>"
     )
 
 

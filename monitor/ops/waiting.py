@@ -9,6 +9,10 @@ worker did exactly that and hung shutdown, about once in 30 test runs.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 async def until_set(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109 - the point
@@ -19,3 +23,20 @@ async def until_set(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASYN
     finally:
         waiter.cancel()
     return bool(done)
+
+
+async def rounds(
+    one_round: Callable[[], Awaitable[None]],
+    interval: Callable[[], float],
+    wake: asyncio.Event,
+    what: str,
+) -> None:
+    """`one_round` at once, then again every `interval()` seconds or as soon as `wake` is set,
+    until cancelled; a round that fails unexpectedly is logged, and the next one still comes."""
+    while True:
+        wake.clear()
+        try:
+            await one_round()
+        except Exception:  # a bug in one round must not end every later one
+            log.exception("%s failed unexpectedly", what)
+        await until_set(wake, interval())
