@@ -346,7 +346,7 @@ class RisLiveSource:
             if item.prefix in beacons:
                 update = self._canary(update)
                 break
-        if self._tap.following:  # the origin-path subscriptions' routes of prefixes not watched
+        if self.subscriptions.origins:  # the origin paths' routes of prefixes not watched
             self._call(self._tap.routes, update.routes)
         if update.routes or update.withdrawals:
             try:

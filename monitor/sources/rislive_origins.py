@@ -26,11 +26,6 @@ class OriginTap:
         self._subscriptions = subscriptions
         self._on_origination = on_origination
 
-    @property
-    def following(self) -> bool:
-        """Whether any AS is followed (else nothing need be looked at)."""
-        return bool(self._subscriptions.origins)
-
     def routes(self, routes: tuple[PeerRoute, ...]) -> None:
         """Hand on each of `routes` a followed AS originates for a prefix not watched."""
         origins, watched = self._subscriptions.origins, self._subscriptions.watched
