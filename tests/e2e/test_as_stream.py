@@ -2,7 +2,8 @@
 AS64500 is subscribed by its origin path, and a prefix it starts originating pages
 `unlisted_prefix` within seconds of the announcement (the next sync is an hour away) and is
 watched from then on; its own more-specifics and what it excludes do not. The path
-subscription follows a SIGHUP on the open socket and comes back after a reconnect."""
+subscriptions follow SIGHUPs (an AS added, one removed) on the open socket and come back after
+a reconnect."""
 
 from __future__ import annotations
 
@@ -99,5 +100,10 @@ def test_a_prefix_the_stream_sees_the_as_originate_pages_within_seconds_and_is_w
     assert len(ris.connections) == 1 and ris.connections[0].closed_at is None
     ris.drop()
     wait_for(lambda: len(ris.connections) == 2 and ris.subscriptions(1) == both, what="again")
-    assert len(alerts(port)) == 1 and "Traceback" not in daemon.log
+    # And a SIGHUP removing an AS unsubscribes its path, again on the open socket.
+    config.write_text(text + f"asns: [{{asn: {OTHER}, sync: 1h}}]\n")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: ris.subscriptions(1) == wanted(f"{OTHER}$", prefixes=(EXCLUDED,)), what="-")
+    assert len(ris.connections) == 2 and ris.connections[1].closed_at is None
+    assert "Traceback" not in daemon.log
     assert daemon.stop() == 0
