@@ -106,6 +106,7 @@ class App:
             self.poller.confirm,
             on_detected=self.metrics.stream_detection,
             on_watches=self._follow_more_specifics,
+            on_origination=self.as_sync.seen_on_stream,
         )
         self.pipeline.stream = streaming.judge
         return streaming

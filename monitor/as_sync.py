@@ -6,6 +6,13 @@ first good sync is the baseline; after it, a newly originated prefix fires `unli
 A prefix no longer originated stays watched for a whole `sync` period, then raises the
 built-in `prefix-gone` once and is dropped. A failed sync, or an answer listing nothing, keeps
 the last good list and raises `sync-failed` or `as-originates-nothing`.
+
+With the stream on, RIS Live's origin-path subscription tells within seconds what the sync
+would find later (`seen_on_stream`): after the AS's baseline, a prefix it originates that is
+not watched, not inside a watched prefix and not excluded fires `unlisted_prefix` at once and
+joins the synced prefixes, exactly as the next sync would add it. At most `STREAM_BURST` a
+`STREAM_WINDOW` per AS are taken so (a router leaking a full table as its own must not add
+900,000 watches); the rest are counted, logged once a minute, and left to the next sync.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from typing import Protocol
 from monitor.config_asns import excluded
 from monitor.core.finding import AS_ORIGINATES_NOTHING, PREFIX_GONE, SYNC_FAILED, Finding, Severity
 from monitor.core.lifecycle import Policy, Scope, Timing
-from monitor.core.origins import AsPrefixes, sync_subject
+from monitor.core.origins import AsPrefixes, StreamOrigination, sync_subject
+from monitor.ops.throttle import Throttled
 from monitor.ops.waiting import until_set
 from monitor.pipeline import EventSink
 from monitor.rules import UnlistedPrefixRule
@@ -34,6 +42,9 @@ log = logging.getLogger(__name__)
 SLACK = 0.5
 #: Between rounds while no AS is configured (a reload wakes the loop at once).
 IDLE = 3600.0
+#: Prefixes the stream may add per AS in each window of this many seconds.
+STREAM_BURST = 20
+STREAM_WINDOW = 600.0
 
 
 class OriginsFetcher(Protocol):
@@ -69,6 +80,11 @@ class AsSync:
         self._told_no_source = False
         #: The budget plan's stretch of the background polls (1: as configured).
         self.stretch = 1.0
+        #: Whether the stream added prefixes the watch list does not have yet.
+        self._stream_added = False
+        #: Per AS, the start of its stream window and the prefixes added in it.
+        self._windows: dict[int, tuple[float, int]] = {}
+        self._flood_log = Throttled(log, logging.WARNING)
 
     def replan(self, fetcher_for: FetcherFor | None) -> None:
         """Sync through `fetcher_for` from now on; ASes a reload added are synced at once."""
@@ -93,6 +109,7 @@ class AsSync:
         for asn in [a for a in self.state.synced if a not in entries]:
             del self.state.synced[asn]  # a reload removed it: so are its generated watches
             self._due.pop(asn, None)
+            self._windows.pop(asn, None)
             self._forget(asn)
             changed = True
         if entries and self.fetcher_for is None:
@@ -105,6 +122,8 @@ class AsSync:
             if self._due.get(asn, now) <= now:
                 self._due[asn] = now + entry.sync * self.stretch
                 changed |= await self.sync(entry, now)
+        if self._stream_added:
+            self._stream_added, changed = False, True
         if changed:
             await self._on_change()
         if not entries:
@@ -162,6 +181,45 @@ class AsSync:
             len(gone),
         )
         return set(status.prefixes) != before
+
+    def seen_on_stream(self, seen: StreamOrigination) -> None:
+        """The stream saw a synced AS originate a prefix outside the watch list: after the
+        AS's baseline, fire `unlisted_prefix` now and watch the prefix, as the sync would."""
+        status = self.state.synced.get(seen.asn)
+        if status is None or status.last_success is None or seen.prefix in status.prefixes:
+            return  # no baseline yet (before it nothing is new), or synced already
+        entry = next((e for e in self.state.config.asns if e.asn == seen.asn), None)
+        if entry is None or excluded(seen.prefix, entry.exclude):
+            return
+        rules = [r for r in entry.rules if isinstance(r, UnlistedPrefixRule)]
+        if not rules or self.state.watching(seen.prefix) or not self._admit(entry, seen):
+            return
+        now = self._clock()
+        status.prefixes[seen.prefix] = None
+        status.stream_added += 1
+        findings = [rule.judge_seen(seen, entry.labels) for rule in rules]
+        subjects = {r.name: frozenset({sync_subject(entry.asn, seen.prefix)}) for r in rules}
+        self._observe(entry, subjects, findings, now)
+        log.info("AS%d originates %s per RIS Live: watched from now on", entry.asn, seen.prefix)
+        self._stream_added = True
+        self._wake.set()  # the run loop adopts the new watch list, as after a sync
+
+    def _admit(self, entry: AsConfig, seen: StreamOrigination) -> bool:
+        """Whether the stream may add one more prefix of `entry` in this window."""
+        now = self._clock()
+        start, added = self._windows.get(entry.asn, (now, 0))
+        if now - start >= STREAM_WINDOW:
+            start, added = now, 0
+        if added >= STREAM_BURST:
+            self.state.synced[entry.asn].stream_left_out += 1
+            self._flood_log(
+                f"AS{entry.asn} originates more prefixes not watched than the stream may add "
+                f"({STREAM_BURST} per {STREAM_WINDOW:.0f}s), e.g. {seen.prefix}: left to the "
+                "next sync"
+            )
+            return False
+        self._windows[entry.asn] = (start, added + 1)
+        return True
 
     @staticmethod
     def _age(entry: AsConfig, status: AsSyncStatus, originated: set[str], now: float) -> list[str]:
@@ -246,7 +304,6 @@ class AsSync:
     ) -> None:
         """Raise `findings`; resolve this AS's sync alerts they no longer include (a failed
         sync, `only` set, speaks for `sync-failed` alone)."""
-        config = self.state.config
         book = self.state.book
         mine = f"AS{entry.asn} "
         per_prefix = {PREFIX_GONE} | {
@@ -264,8 +321,20 @@ class AsSync:
         subjects |= {AS_ORIGINATES_NOTHING: frozenset({str(entry.asn)})}
         if only is not None:
             subjects = {only: subjects[only]}
+        self._observe(entry, subjects, findings, now)
+
+    def _observe(
+        self,
+        entry: AsConfig,
+        subjects: dict[str, frozenset[str]],
+        findings: list[Finding],
+        now: float,
+    ) -> None:
+        """Judge `subjects` of `entry`'s alerts by `findings` (those not found resolve)."""
+        config = self.state.config
         n = config.notifications
         timings = {r.name: Timing(r.for_, r.keep_firing_for) for r in entry.rules}
         policy = Policy(n.repeat_interval, n.send_resolved, timings, config.silences)
         when = datetime.fromtimestamp(now, UTC)
-        self._sink(book.observe(Scope(prefix="", subjects=subjects), findings, None, when, policy))
+        scope = Scope(prefix="", subjects=subjects)
+        self._sink(self.state.book.observe(scope, findings, None, when, policy))

@@ -8,7 +8,7 @@ import ipaddress
 from monitor.config_rules import Rules, apply_overrides
 from monitor.core.measures import duration
 from monitor.core.origins import MAX_PREFIXES
-from monitor.rules import Rule, UpstreamRule
+from monitor.rules import Rule, UnlistedPrefixRule, UpstreamRule
 from monitor.settings import DEFAULT_SYNC, AsConfig, Tier
 from monitor.validate import (
     Section,
@@ -74,3 +74,8 @@ def describe_asns(asns: tuple[AsConfig, ...]) -> str:
     """`2 ASes synced: AS64500 every 6h, AS64501 every 30m`: what `check` says of them."""
     each = ", ".join(f"AS{a.asn} every {duration(a.sync)}" for a in asns)
     return f"{len(asns)} {'AS' if len(asns) == 1 else 'ASes'} synced: {each}"
+
+
+def followed(asns: tuple[AsConfig, ...]) -> list[int]:
+    """The ASes a stream follows by their origin path: those an `unlisted_prefix` rule judges."""
+    return [a.asn for a in asns if any(isinstance(r, UnlistedPrefixRule) for r in a.rules)]

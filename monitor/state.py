@@ -109,6 +109,10 @@ class AsSyncStatus:
     error: str | None = None
     #: Prefixes beyond `max_prefixes` the last answer listed and that were left out.
     left_out: int = 0
+    #: Prefixes the stream saw the AS originate and added before a sync did, and those it
+    #: left to the next sync (above the stream's quota): counts since start.
+    stream_added: int = 0
+    stream_left_out: int = 0
 
 
 @dataclass

@@ -13,8 +13,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from monitor.config_asns import followed
 from monitor.confirm import ConfirmScheduler
 from monitor.core.lifecycle import AlertEvent, EventKind
+from monitor.core.origins import StreamOrigination
 from monitor.core.rib import StreamRib
 from monitor.core.stream import PeerRoute, PeerWithdrawal, StreamStatus, StreamUpdate
 from monitor.more_specifics import MoreSpecifics
@@ -39,10 +41,13 @@ class Streaming:
         fetch: Callable[[str], bool],
         on_detected: Callable[[float], None] | None = None,
         on_watches: Callable[[], object] = lambda: None,
+        on_origination: Callable[[StreamOrigination], None] = lambda seen: None,
     ) -> None:
         self.state = state
         self._sink = sink
         self._on_detected = on_detected
+        #: Where a followed AS's origination of a prefix outside the watch list goes (AsSync).
+        self._on_origination = on_origination
         #: The newest frame time of the update being judged (for the detection latency).
         self._frame_time: datetime | None = None
         prefixes = [p.prefix for p in state.config.prefixes]
@@ -64,6 +69,8 @@ class Streaming:
             on_canary=self.health.canary,
             on_error=lambda message: None,  # logged (throttled) by the source
             on_malformed=self._malformed,
+            origins=followed(state.config.asns),
+            on_origination=self._originated,
         )
 
     async def run(self) -> None:
@@ -80,7 +87,7 @@ class Streaming:
         """Follow the new watch list on the open connection (no reconnect)."""
         prefixes = [p.prefix for p in config.prefixes]
         self.rib.watch(prefixes)
-        self.source.update_prefixes(prefixes)
+        self.source.update_prefixes(prefixes, followed(config.asns))
         if config.stream is not None:
             self.confirms.interval = config.stream.confirm_interval
 
@@ -142,6 +149,12 @@ class Streaming:
                 if event.kind is EventKind.FIRING:
                     self._on_detected(max(0.0, (now - self._frame_time).total_seconds()))
         self._sink(events)
+
+    def _originated(self, seen: StreamOrigination) -> None:
+        # A more-specific inside a watched prefix is the more-specific rules' (and watched
+        # for a while), not a prefix the AS newly originates.
+        if self.rib.parent_of(seen.prefix) is None:
+            self._on_origination(seen)
 
     def _confirm(self, prefix: str) -> None:
         # Watched prefixes and the more-specifics watched for a while; past the limit of

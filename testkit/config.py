@@ -24,6 +24,8 @@ STALE_COLLECTORS = (
     "{name: stale-collectors, type: stale_collector, max_age: 30m, severity: warning}"
 )
 STALE_RADAR = "{name: stale-radar, type: stale_data, max_age: 15m, severity: warning}"
+#: Named `new-prefix`, as the README's `asns:` example.
+UNLISTED_PREFIX = "{name: new-prefix, type: unlisted_prefix, severity: warning}"
 
 
 def daemon_yaml(

@@ -203,6 +203,13 @@ def alerts(port: int) -> list[dict[str, Any]]:
     return result
 
 
+def watched(port: int) -> dict[str, dict[str, Any]]:
+    """The daemon's /api/v1/prefixes, by prefix."""
+    status, body = http_get(port, "/api/v1/prefixes")
+    assert status == 200, body
+    return {p["prefix"]: p for p in json.loads(body)["prefixes"]}
+
+
 def metric(port: int, line_prefix: str) -> float | None:
     """The value of the first /metrics sample whose line starts with `line_prefix`."""
     _, body = http_get(port, "/metrics")

@@ -6,12 +6,12 @@ captures in `shared/radar-samples/rislive/`.
 `FakeRisLive` serves `ws://127.0.0.1:PORT/v1/ws/` (random port), inside the test's loop
 (`async with FakeRisLive() as fake`) or on a loop of its own in a background thread
 (`with FakeRisLive() as fake`), for daemons that run as subprocesses. Like the real service it
-filters by subscription: a frame about prefix X goes to a connection only if it subscribed X,
-or a less-specific of X with `moreSpecific` (the default); nothing goes out for a prefix
-nobody subscribed. It answers `ping` with `pong`, acknowledges subscriptions that ask for it
-(`ris_subscribe_ok` echoing the subscription, after `ack_delay` seconds), and records every
-subscription per connection. Faults: `drop()` every connection, `stall()` them (nothing is sent
-and nothing answered, WebSocket pings included unless told otherwise), `send_malformed()`,
+filters by subscription: a frame about prefix X goes to a connection (once) only if it
+subscribed X, a less-specific of X with `moreSpecific` (the default) or, announced, the path of
+its origin (`{"path": "64500$"}`). It answers `ping` with `pong`, acknowledges subscriptions
+that ask for it (`ris_subscribe_ok` echoing the subscription, after `ack_delay` seconds), and
+records every subscription per connection. Faults: `drop()` every connection, `stall()` them
+(nothing sent or answered, WebSocket pings included unless told otherwise), `send_malformed()`,
 `refuse()` new connections (HTTP 503 to the upgrade) until `refuse(False)`. For benchmarks,
 `flood()` writes frames made in advance straight to the sockets, unfiltered, as fast as the
 client reads them or at a given rate.
@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from monitor.sources.rislive import BEACONS
-from testkit.rislive_filter import Key, SubscriptionFilter, canonical, key
+from testkit.rislive_filter import Key, SubscriptionFilter, canonical, key, origin_of
 from testkit.rislive_frames import (
     DEFAULT_COLLECTOR,
     DEFAULT_PEER,
@@ -80,7 +80,7 @@ class ConnectionRecord:
     closed_at: float | None = None
     pings: int = 0
     log: list[Subscribed] = field(default_factory=list)
-    #: Current subscriptions: canonical prefix → with more-specifics.
+    #: Current subscriptions: canonical prefix (or origin path, `64500$`) → with more-specifics.
     subscriptions: dict[str, bool] = field(default_factory=dict)
     #: The most subscriptions ever received and not yet acknowledged at once.
     max_unacknowledged: int = 0
@@ -158,11 +158,11 @@ class FakeRisLive(ThreadedServer):
         collector: str = DEFAULT_COLLECTOR,
         timestamp: float | None = None,
     ) -> None:
-        """`peer` at `collector` announces `prefix` over `path`, to whoever subscribed it."""
+        """`peer` at `collector` announces `prefix` over `path`, to who subscribed it or its AS."""
         frame = announcement(
             prefix, path, peer=peer, peer_asn=peer_asn, collector=collector, timestamp=timestamp
         )
-        self.send(frame, prefix)
+        self.send(frame, prefix, path[-1] if path and isinstance(path[-1], int) else None)
 
     def withdraw(
         self,
@@ -185,14 +185,16 @@ class FakeRisLive(ThreadedServer):
         """The RIS beacon `prefix` is announced (or withdrawn), to whoever subscribed it."""
         self.send(beacon(prefix, announce=announce, timestamp=timestamp), prefix)
 
-    def send(self, frame: dict[str, Any] | str, prefix: str | None = None) -> None:
-        """Send `frame` (a dict, or raw text) to the connections subscribed to `prefix`, or
-        to every connection if `prefix` is None."""
+    def send(
+        self, frame: dict[str, Any] | str, prefix: str | None = None, origin: int | None = None
+    ) -> None:
+        """Send `frame` (a dict, or raw text) to the connections subscribed to `prefix` (or
+        `origin`'s path), or to every connection if `prefix` is None."""
         text = frame if isinstance(frame, str) else encode(frame)
         about = None if prefix is None else key(prefix)
         if prefix is not None and about is None:
             raise ValueError(f"not a prefix: {prefix!r}")
-        self._later(lambda: self._deliver(text, about))
+        self._later(lambda: self._deliver(text, about, origin))
 
     def flood(
         self,
@@ -274,9 +276,9 @@ class FakeRisLive(ThreadedServer):
             raise RuntimeError("FakeRisLive is not running")
         self._loop.call_soon_threadsafe(action)
 
-    def _deliver(self, text: str, about: Key | None) -> None:
+    def _deliver(self, text: str, about: Key | None, origin: int | None) -> None:
         for conn in list(self._open.values()):
-            if not conn.stalled and (about is None or conn.subs.wants(about)):
+            if not conn.stalled and (about is None or conn.subs.wants(about, origin)):
                 conn.outbox.put_nowait(text)
 
     async def _flood(self, blobs: list[bytes], every: float) -> float:
@@ -354,26 +356,26 @@ class FakeRisLive(ThreadedServer):
             conn.outbox.put_nowait(encode(ris_error(f"unknown message type {kind!r}")))
 
     def _subscription(self, conn: _Connection, kind: str, data: dict[str, Any]) -> None:
-        raw = data.get("prefix")
+        raw, path = data.get("prefix"), data.get("path")
         prefixes: Sequence[Any] = raw if isinstance(raw, list) else [raw]
         texts = [canonical(p) if isinstance(p, str) else None for p in prefixes]
+        if raw is None and path is not None:  # every route its origin AS announces
+            texts = [path if origin_of(path) is not None else None]
         if not prefixes or None in texts:
-            conn.outbox.put_nowait(encode(ris_error(f"invalid prefix {raw!r}")))
+            what = f"prefix {raw!r}" if path is None else f"path {path!r} (only ASN$ here)"
+            conn.outbox.put_nowait(encode(ris_error(f"invalid {what}")))
             return
-        more = bool(data.get("moreSpecific", True))
-        now = time.monotonic()
+        more, now = bool(data.get("moreSpecific", True)) and raw is not None, time.monotonic()
         with self._lock:
-            for prefix in texts:
-                assert prefix is not None
-                subscribed = key(prefix)
-                assert subscribed is not None
-                conn.record.log.append(Subscribed(now, kind, prefix, more))
+            for target in texts:
+                assert target is not None
+                conn.record.log.append(Subscribed(now, kind, target, more))
                 if kind == "ris_subscribe":
-                    conn.record.subscriptions[prefix] = more
-                    conn.subs.add(subscribed, more)
+                    conn.record.subscriptions[target] = more
+                    conn.subs.add(target, more)
                 else:
-                    conn.record.subscriptions.pop(prefix, None)
-                    conn.subs.remove(subscribed)
+                    conn.record.subscriptions.pop(target, None)
+                    conn.subs.remove(target)
         options = data.get("socketOptions") or {}
         if kind == "ris_subscribe" and self.acknowledge and options.get("acknowledge"):
             self._acknowledge_later(conn, data)

@@ -52,3 +52,15 @@ class MoasPrefix:
 def sync_subject(asn: int, prefix: str) -> str:
     """The alert subject of a finding about `prefix` of synced `asn`: `AS64500 192.0.2.0/24`."""
     return f"AS{asn} {prefix}"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOrigination:
+    """A stream saw `asn` originate `prefix`, which is not watched: one peer's route at
+    `collector` over `as_path` (collector side first, `asn` last) at `seen_at`."""
+
+    asn: int
+    prefix: str
+    as_path: tuple[int, ...]
+    collector: str
+    seen_at: datetime

@@ -124,8 +124,9 @@ class StreamSource(Protocol):
         """Stream until `close()`, reconnecting on its own; never raises but CancelledError."""
         ...
 
-    def update_prefixes(self, prefixes: Iterable[str]) -> None:
-        """Follow `prefixes` from now on, on the open connection."""
+    def update_prefixes(self, prefixes: Iterable[str], origins: Iterable[int] = ()) -> None:
+        """Follow `prefixes`, and the routes `origins` originate, from now on, on the open
+        connection."""
         ...
 
     async def close(self) -> None:

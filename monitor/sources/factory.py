@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from monitor.core.origins import StreamOrigination
 from monitor.core.stream import StreamStatus, StreamUpdate
 from monitor.ops.logs import register_secret
 from monitor.ops.secret import Secret
@@ -79,8 +80,11 @@ def make_stream(
     on_canary: Callable[[datetime], None],
     on_error: Callable[[str], None],
     on_malformed: Callable[[str], None],
+    origins: Iterable[int] = (),
+    on_origination: Callable[[StreamOrigination], None] = lambda seen: None,
 ) -> StreamSource:
-    """The RIS Live stream for `prefixes`, handing what it sees to the callbacks."""
+    """The RIS Live stream for `prefixes` and what `origins` originate, handing what it sees
+    to the callbacks."""
     return RisLiveSource(
         prefixes,
         url=config.url,
@@ -89,6 +93,8 @@ def make_stream(
         on_canary=on_canary,
         on_error=on_error,
         on_malformed=on_malformed,
+        origins=origins,
+        on_origination=on_origination,
     )
 
 

@@ -47,6 +47,7 @@ from monitor.ops.backoff import Backoff
 from monitor.ops.proxy import proxy_for
 from monitor.ops.throttle import Throttled
 from monitor.ops.waiting import until_set
+from monitor.sources.rislive_origins import OnOrigination, OriginTap
 from monitor.sources.rislive_subscriptions import Pace, Subscriptions
 from monitor.sources.rislive_wire import (
     MAX_FRAME_BYTES,
@@ -93,9 +94,10 @@ class RisLiveSource:
     Callbacks (plain functions, called on the loop): `on_update(update, received)` with the
     `time.monotonic()` of the frame's arrival; `on_status` when the socket comes up or goes
     down (the first failed attempt counts as going down); `on_canary(seen_at)` when a beacon
-    moved; `on_error(message)` for each `ris_error` and `on_malformed(reason)` for each frame
-    that did not decode (both also logged here, throttled). A callback that raises is logged,
-    throttled, and the stream goes on. Updates arrive as RIS Live filtered them: just after
+    moved; `on_error(message)` for each `ris_error`, `on_malformed(reason)` for each frame that
+    did not decode (both also logged here, throttled), `on_origination` for a route an AS of
+    `origins` originates for a prefix not watched. A callback that raises is logged, throttled,
+    and the stream goes on. Updates arrive as RIS Live filtered them: just after
     `update_prefixes`, one for a prefix that was removed may still be in flight.
     """
 
@@ -114,6 +116,8 @@ class RisLiveSource:
         draw: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         beacons: Iterable[str] = BEACONS,
+        origins: Iterable[int] = (),
+        on_origination: OnOrigination = lambda seen: None,
     ) -> None:
         self.url = url
         self.timing = timing or Timing()
@@ -124,8 +128,9 @@ class RisLiveSource:
         beacon_list = tuple(dict.fromkeys(map(normalise_prefix, beacons)))
         self._beacons = frozenset(beacon_list)
         self.subscriptions = Subscriptions(
-            map(normalise_prefix, prefixes), beacon_list, pace or Pace()
+            map(normalise_prefix, prefixes), beacon_list, pace or Pace(), origins=origins
         )
+        self._tap = OriginTap(self.subscriptions, on_origination)
         self._canary_only = self._beacons - self.subscriptions.watched
         self._wake = asyncio.Event()
         self._closing = False
@@ -153,18 +158,13 @@ class RisLiveSource:
         """Messages by kind since start and subscriptions by state now."""
         return StreamCounts(dict(self._messages), self.subscriptions.counts())
 
-    def update_prefixes(self, prefixes: Iterable[str]) -> None:
-        """Watch `prefixes` from now on, on the open socket (no reconnect)."""
-        before = self.subscriptions.watched
-        self.subscriptions.want(map(normalise_prefix, prefixes))
-        after = self.subscriptions.watched
-        log.info(
-            "RIS Live: watch list now %d prefixes (+%d, -%d)",
-            len(after),
-            len(after - before),
-            len(before - after),
-        )
-        self._canary_only = self._beacons - self.subscriptions.watched
+    def update_prefixes(self, prefixes: Iterable[str], origins: Iterable[int] = ()) -> None:
+        """Watch `prefixes` and follow `origins` from now on, on the open socket (no reconnect)."""
+        subs, before = self.subscriptions, self.subscriptions.watched
+        subs.want(map(normalise_prefix, prefixes), origins)
+        new, gone = len(subs.watched - before), len(before - subs.watched)
+        log.info("RIS Live: watch list now %d prefixes (+%d, -%d)", len(subs.watched), new, gone)
+        self._canary_only = self._beacons - subs.watched
         self._warn_left_out()
         self._wake.set()
 
@@ -328,7 +328,7 @@ class RisLiveSource:
             kinds["pong"] += 1
         elif isinstance(message, SubscribeOk):
             kinds["subscribe_ok"] += 1
-            self.subscriptions.acknowledged(message.prefixes)
+            self.subscriptions.acknowledged(message.targets)
             self._wake.set()
         elif isinstance(message, Ignored):
             kinds["ignored"] += 1
@@ -346,6 +346,8 @@ class RisLiveSource:
             if item.prefix in beacons:
                 update = self._canary(update)
                 break
+        if self.subscriptions.origins:  # the origin paths' routes of prefixes not watched
+            self._call(self._tap.routes, update.routes)
         if update.routes or update.withdrawals:
             try:
                 self._on_update(update, received)
@@ -391,9 +393,6 @@ class RisLiveSource:
         log.info("RIS Live: %d subscriptions in %.1fs%s", len(subs.wanted), seconds, missing)
 
     def _warn_left_out(self) -> None:
-        if self.subscriptions.left_out:
-            log.error(
-                "RIS Live: %d watched prefixes left unsubscribed, above the limit of %d",
-                self.subscriptions.left_out,
-                len(self.subscriptions.watched),
-            )
+        if left := self.subscriptions.left_out:
+            limit = len(self.subscriptions.watched)
+            log.error("RIS Live: %d watched prefixes left unsubscribed, above %d", left, limit)

@@ -18,6 +18,11 @@ The pace here is clocked by RIS Live itself instead:
 
 Unsubscribing (a watch list that shrank) is paced by the same rate; it is not acknowledged.
 At most `MAX_WATCHED` (10,000, BGPalerter's cap too) watched prefixes are subscribed.
+
+An AS whose originations are followed (an `asns:` entry with an `unlisted_prefix` rule) is
+subscribed by its path, `{"path": "64500$"}` (RIS Live's path filter, `$` anchoring the
+origin; BGPalerter's `monitorAS` does the same): every route it originates, watched or not.
+These count with the others in every state and are paced the same way.
 """
 
 from __future__ import annotations
@@ -43,30 +48,42 @@ class Pace:
     min_rate: float = 5.0
 
 
+def origin_path(asn: int) -> str:
+    """RIS Live's path filter for every route `asn` originates: `64500$`."""
+    return f"{asn}$"
+
+
+def is_path(target: str) -> bool:
+    """Whether a subscription's `target` is an origin path (`64500$`), not a prefix."""
+    return target.endswith("$")
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One control message: (un)subscribe `prefix`, with or without its more-specifics."""
+    """One control message: (un)subscribe `target`, a prefix (with or without its
+    more-specifics) or an origin path such as `64500$`."""
 
     kind: Literal["ris_subscribe", "ris_unsubscribe"]
-    prefix: str
+    target: str
     more_specific: bool
 
     def frame(self) -> str:
         """The message as RIS Live expects it (an unsubscription repeats the subscription)."""
-        data = {
-            "prefix": self.prefix,
-            "moreSpecific": self.more_specific,
-            "type": "UPDATE",
-            "socketOptions": {"acknowledge": True},
-        }
+        data: dict[str, object] = (
+            {"path": self.target}
+            if is_path(self.target)
+            else {"prefix": self.target, "moreSpecific": self.more_specific}
+        )
+        data |= {"type": "UPDATE", "socketOptions": {"acknowledge": True}}
         return json.dumps({"type": self.kind, "data": data})
 
 
 class Subscriptions:
     """The subscriptions one socket should have, and which of them may be sent now.
 
-    Watched prefixes are subscribed with their more-specifics, beacons alone; `restart()`
-    (a new socket) makes every one of them pending again, beacons first.
+    Watched prefixes are subscribed with their more-specifics, beacons alone, followed ASes
+    by their origin path; `restart()` (a new socket) makes every one of them pending again,
+    beacons first, then the paths.
     """
 
     def __init__(
@@ -75,6 +92,7 @@ class Subscriptions:
         beacons: Iterable[str],
         pace: Pace = Pace(),
         clock: Callable[[], float] = time.monotonic,
+        origins: Iterable[int] = (),
     ) -> None:
         self.pace = pace
         self.rate = pace.rate
@@ -90,17 +108,17 @@ class Subscriptions:
         self.left_out = 0
         #: Subscriptions whose acknowledgement never came (their slot freed by the timeout).
         self.unacknowledged = 0
-        self._wanted = self._plan(watched)
+        #: The watched prefixes that are subscribed (with their more-specifics).
+        self.watched: frozenset[str] = frozenset()
+        #: The ASes followed by their origin path.
+        self.origins: frozenset[int] = frozenset()
+        self._wanted = self._plan(watched, origins)
 
     @property
     def wanted(self) -> dict[str, bool]:
-        """Every prefix this socket should be subscribed to, and whether with more-specifics."""
+        """Every target this socket should be subscribed to (prefixes, then whether with
+        more-specifics; origin paths, with False)."""
         return dict(self._wanted)
-
-    @property
-    def watched(self) -> frozenset[str]:
-        """The watched prefixes that are subscribed (with their more-specifics)."""
-        return frozenset(p for p, more in self._wanted.items() if more)
 
     @property
     def settled(self) -> bool:
@@ -118,15 +136,16 @@ class Subscriptions:
         self._tokens = float(self.pace.window)
         self._refilled = self._clock()
 
-    def want(self, watched: Iterable[str]) -> None:
-        """Change the watch list: unsubscribe what went, subscribe what came, on this socket."""
-        old, new = self._wanted, self._plan(watched)
-        for prefix, more in old.items():
-            if new.get(prefix) != more:
-                self._drop(prefix, more)
-        for prefix, more in new.items():
-            if old.get(prefix) != more:
-                self._pending[("ris_subscribe", prefix)] = Command("ris_subscribe", prefix, more)
+    def want(self, watched: Iterable[str], origins: Iterable[int] | None = None) -> None:
+        """Change the watch list (and the followed ASes, unless None): unsubscribe what went,
+        subscribe what came, on this socket."""
+        old, new = self._wanted, self._plan(watched, self.origins if origins is None else origins)
+        for target, more in old.items():
+            if new.get(target) != more:
+                self._drop(target, more)
+        for target, more in new.items():
+            if old.get(target) != more:
+                self._pending[("ris_subscribe", target)] = Command("ris_subscribe", target, more)
         self._wanted = new
 
     def next_command(self) -> Command | None:
@@ -142,10 +161,10 @@ class Subscriptions:
         del self._pending[key]
         self._tokens -= 1
         if command.kind == "ris_subscribe":
-            self._in_flight[command.prefix] = now
-            self._sent[command.prefix] = command.more_specific
+            self._in_flight[command.target] = now
+            self._sent[command.target] = command.more_specific
         else:
-            self._sent.pop(command.prefix, None)
+            self._sent.pop(command.target, None)
         return command
 
     def wait_time(self) -> float | None:
@@ -163,12 +182,13 @@ class Subscriptions:
             waits.append(oldest + self.pace.ack_timeout - now)
         return max(waits)
 
-    def acknowledged(self, prefixes: tuple[str, ...]) -> None:
-        """RIS Live acknowledged `prefixes`; an ack naming no prefix frees the oldest slot."""
-        if not prefixes and self._in_flight:
+    def acknowledged(self, targets: tuple[str, ...]) -> None:
+        """RIS Live acknowledged `targets` (prefixes or a path); an ack naming none frees the
+        oldest slot."""
+        if not targets and self._in_flight:
             del self._in_flight[next(iter(self._in_flight))]  # RIS acknowledges in order
-        for prefix in prefixes:
-            self._in_flight.pop(prefix, None)
+        for target in targets:
+            self._in_flight.pop(target, None)
 
     def counts(self) -> dict[str, int]:
         """Subscriptions by state (`SUBSCRIPTION_STATES`), beacons included."""
@@ -185,20 +205,24 @@ class Subscriptions:
         """Halve the rate (not below `Pace.min_rate`): RIS Live dropped us while subscribing."""
         self.rate = max(self.pace.min_rate, self.rate / 2)
 
-    def _plan(self, watched: Iterable[str]) -> dict[str, bool]:
+    def _plan(self, watched: Iterable[str], origins: Iterable[int]) -> dict[str, bool]:
         prefixes = list(dict.fromkeys(watched))
         self.left_out = max(0, len(prefixes) - MAX_WATCHED)
+        self.origins = frozenset(origins)
+        # Beacons first: the canary says soonest whether the feed works at all; then the few
+        # paths, each standing for thousands of prefixes.
         plan = {p: False for p in self._beacons}
+        plan.update({origin_path(asn): False for asn in sorted(self.origins)})
         plan.update(dict.fromkeys(prefixes[:MAX_WATCHED], True))
-        # Beacons first: the canary says soonest whether the feed works at all.
+        self.watched = frozenset(p for p, more in plan.items() if more)
         return plan
 
-    def _drop(self, prefix: str, more: bool) -> None:
-        if self._pending.pop(("ris_subscribe", prefix), None) is not None:
+    def _drop(self, target: str, more: bool) -> None:
+        if self._pending.pop(("ris_subscribe", target), None) is not None:
             return  # never sent: nothing to undo
-        if self._sent.get(prefix) == more:
-            self._in_flight.pop(prefix, None)
-            self._pending[("ris_unsubscribe", prefix)] = Command("ris_unsubscribe", prefix, more)
+        if self._sent.get(target) == more:
+            self._in_flight.pop(target, None)
+            self._pending[("ris_unsubscribe", target)] = Command("ris_unsubscribe", target, more)
 
     def _refill(self, now: float) -> None:
         self._tokens = min(

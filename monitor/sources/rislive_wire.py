@@ -66,9 +66,10 @@ class RisError:
 
 @dataclass(frozen=True, slots=True)
 class SubscribeOk:
-    """RIS Live acknowledged a subscription to `prefixes` (canonical; empty if it named none)."""
+    """RIS Live acknowledged a subscription to `targets`: its prefixes (canonical) or its
+    origin path (`64500$`), empty if it named neither."""
 
-    prefixes: tuple[str, ...]
+    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class _ErrorData(msgspec.Struct, gc=False):
 
 class _Subscription(msgspec.Struct, gc=False):
     prefix: _Text | _Prefixes | None = None
+    path: _Text | None = None
 
 
 class _SubscribeOkData(msgspec.Struct, gc=False):
@@ -314,6 +316,8 @@ def _subscribe_ok(data: _SubscribeOkData | None) -> SubscribeOk:
     raw = None
     if data is not None:
         raw = data.subscription.prefix if data.subscription is not None else data.prefix
+        if raw is None and data.subscription is not None and data.subscription.path:
+            return SubscribeOk((data.subscription.path,))  # an origin path, echoed as sent
     if raw is None:
         return SubscribeOk(())
     return SubscribeOk(tuple(_prefix(p) for p in ([raw] if isinstance(raw, str) else raw)))

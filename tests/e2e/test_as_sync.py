@@ -5,29 +5,20 @@ and raises `sync-failed` until it answers again."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from testkit.answers import OriginSpec
-from testkit.config import daemon_yaml, write_config
-from testkit.daemon import DaemonProcess, alerts, http_get, launch, metric
+from testkit.config import UNLISTED_PREFIX, daemon_yaml, write_config
+from testkit.daemon import DaemonProcess, alerts, http_get, launch, metric, watched
 from testkit.fakeradar import FakeRadar
 from testkit.receivers import free_port
 from testkit.waiting import wait_for
 
 ASN = 64500
 KEPT, WITHDRAWN, MANUAL, NEW = "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/24"
-NEW_PREFIX_RULE = "{name: new-prefix, type: unlisted_prefix, severity: warning}"
-
-
-def watched(port: int) -> dict[str, dict[str, Any]]:
-    status, body = http_get(port, "/api/v1/prefixes")
-    assert status == 200, body
-    return {p["prefix"]: p for p in json.loads(body)["prefixes"]}
 
 
 def firing(port: int, rule: str) -> list[str]:
@@ -44,7 +35,7 @@ def test_an_as_is_synced_watched_and_followed_through_changes_and_faults(
     text = daemon_yaml(
         fake.base_url,
         [f"{{prefix: {MANUAL}, description: by hand}}"],
-        [NEW_PREFIX_RULE],
+        [UNLISTED_PREFIX],
         source={"interval": "1s", "timeout": "3s", "retries": 0},
         port=port,
         state=tmp_path / "state.db",
@@ -104,7 +95,7 @@ def test_a_reload_keeps_the_synced_watches_and_their_state_and_adopts_a_new_excl
     text = daemon_yaml(
         fake.base_url,
         [f"{{prefix: {MANUAL}, origins: [{ASN}]}}"],
-        [NEW_PREFIX_RULE],
+        [UNLISTED_PREFIX],
         source={"interval": "1s", "timeout": "3s", "retries": 0},
         port=port,
         state=tmp_path / "state.db",

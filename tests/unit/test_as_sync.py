@@ -1,15 +1,18 @@
 """The `asns:` syncs against the fake Radar's pfx2as, time injected: each originated prefix a
 watch; the first sync a baseline; a new prefix fires `unlisted_prefix` once; a withdrawn one is
 kept a whole period, then `prefix-gone` once and dropped; a failed or empty sync keeps the list
-and says so; a manual entry wins field by field and is never dropped."""
+and says so; a manual entry wins field by field and is never dropped. What the stream sees an
+AS originate fires at once after the baseline, once per prefix, within a quota per AS."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from monitor.as_sync import AsSync
+from monitor.as_sync import STREAM_BURST, STREAM_WINDOW, AsSync
 from monitor.as_watches import expand
 from monitor.core.lifecycle import AlertEvent, AlertState
+from monitor.core.origins import StreamOrigination
 from monitor.rules.upstream import UpstreamRule
 from monitor.rules.visibility_below import VisibilityBelowRule
 from monitor.settings import Tier
@@ -196,6 +199,83 @@ async def test_a_reload_removing_the_as_drops_its_watches_but_never_a_manual_ent
 def test_expanding_without_a_sync_is_the_config_itself() -> None:
     state: MonitorState = monitor_state(CONFIG)
     assert expand(state.config, state.synced) is state.config
+
+
+def seen(prefix: str, asn: int = 64500) -> StreamOrigination:
+    """RIS Live showed `asn` originating `prefix` (a route of rrc00's peer AS6939)."""
+    return StreamOrigination(
+        asn, prefix, (6939, 6939, asn), "rrc00", datetime.fromtimestamp(T0, UTC)
+    )
+
+
+async def test_what_the_stream_sees_after_the_baseline_fires_at_once_and_is_watched(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    daemon = Clocked(client)
+    daemon.sync.seen_on_stream(seen("198.18.0.0/24"))  # before the baseline: nothing is new
+    await daemon.at(0)
+    assert daemon.firing() == {} and "198.18.0.0/24" not in daemon.watched()
+    daemon.now = T0 + 5
+    daemon.sync.seen_on_stream(seen("198.18.0.0/24"))
+    assert daemon.firing() == {"AS64500 198.18.0.0/24": "new-prefix"}  # at once, not at 60s
+    [fired] = daemon.sent
+    assert fired.alert.finding.message == (
+        "AS64500 now originates 198.18.0.0/24, which was not watched (seen on RIS Live: path "
+        "6939 64500 at rrc00, 2027-01-15 08:00:00 UTC); it is watched from now on"
+    )
+    assert fired.alert.finding.origin == 64500 and fired.alert.finding.labels["team"] == "core"
+    assert await daemon.at(10) == 50.0  # the run loop adopts it; the next sync stays due at 60s
+    assert "198.18.0.0/24" in daemon.watched()
+    assert daemon.state.prefixes["198.18.0.0/24"].watch.origins == {64500}
+    daemon.sync.seen_on_stream(seen("198.18.0.0/24"))  # more routes of it: once is enough
+    assert len(daemon.sent) == 1 and daemon.state.synced[64500].stream_added == 1
+    # The next sync lists it too: the alert resolves, as a sync's own would.
+    fake.routes.set_origin(64500, "192.0.2.0/25", "198.18.0.0/24")
+    await daemon.at(60)
+    assert daemon.firing() == {} and "198.18.0.0/24" in daemon.watched()
+    assert [(e.alert.key.rule, e.kind.value) for e in daemon.sent] == [
+        ("new-prefix", "firing"),
+        ("new-prefix", "resolved"),
+    ]
+
+
+async def test_the_stream_leaves_excluded_watched_and_unfollowed_prefixes_alone(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    daemon.sync.seen_on_stream(seen("192.0.2.128/26"))  # inside the excluded /25
+    daemon.sync.seen_on_stream(seen("198.51.100.0/24"))  # watched by hand
+    daemon.sync.seen_on_stream(seen("203.0.113.0/24", asn=64501))  # no `asns:` entry
+    assert daemon.sent == [] and await daemon.at(10) == 50.0
+    assert daemon.watched() == ["192.0.2.0/25", "198.51.100.0/24"]
+    off = CONFIG.replace("rules: {low-visibility", "rules: {new-prefix: false, low-visibility")
+    quiet = Clocked(client, off)
+    await quiet.at(0)
+    quiet.sync.seen_on_stream(seen("198.18.0.0/24"))  # the rule is off for this AS
+    assert quiet.sent == [] and "198.18.0.0/24" not in quiet.watched()
+
+
+async def test_a_flood_of_new_prefixes_is_cut_to_a_quota_per_as_and_window(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.set_origin(64500, "192.0.2.0/25")
+    daemon = Clocked(client)
+    await daemon.at(0)
+    flood = [f"10.{i // 256}.{i % 256}.0/24" for i in range(STREAM_BURST + 30)]
+    for prefix in flood:
+        daemon.sync.seen_on_stream(seen(prefix))
+        daemon.sync.seen_on_stream(seen(prefix))
+    await daemon.at(1)
+    assert len(daemon.firing()) == STREAM_BURST
+    assert sum(p.startswith("10.") for p in daemon.watched()) == STREAM_BURST
+    status = daemon.state.synced[64500]
+    assert (status.stream_added, status.stream_left_out) == (STREAM_BURST, 60)
+    daemon.now = T0 + STREAM_WINDOW
+    daemon.sync.seen_on_stream(seen(flood[-1]))  # a new window: room again
+    assert f"AS64500 {flood[-1]}" in daemon.firing()
 
 
 def test_the_entrys_tier_is_its_prefixes_unless_an_entry_wrote_its_own() -> None:

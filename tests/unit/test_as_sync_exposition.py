@@ -46,6 +46,7 @@ async def test_each_synced_as_has_its_prefixes_last_sync_and_outcome() -> None:
     state.synced[64500] = AsSyncStatus(
         {"192.0.2.0/24": None, "198.51.100.0/24": 1.7e9}, 1.7651e9, 1.7651e9, True
     )
+    state.synced[64500].stream_added, state.synced[64500].stream_left_out = 3, 40
     state.synced[64501] = AsSyncStatus({}, 1.7651e9, None, False, "HTTP 500")
     text = await scrape(state)
     assert samples(text, "radar_monitor_as_prefixes") == [
@@ -55,6 +56,10 @@ async def test_each_synced_as_has_its_prefixes_last_sync_and_outcome() -> None:
     assert samples(text, "radar_monitor_as_sync_success") == [
         'radar_monitor_as_sync_success{asn="64500"} 1.0',
         'radar_monitor_as_sync_success{asn="64501"} 0.0',
+    ]
+    assert samples(text, "radar_monitor_as_stream_prefixes_total")[:2] == [
+        'radar_monitor_as_stream_prefixes_total{asn="64500",outcome="added"} 3.0',
+        'radar_monitor_as_stream_prefixes_total{asn="64500",outcome="left_out"} 40.0',
     ]
     documented = as_sync_metrics.__doc__ or ""
     for line in text.splitlines():

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.config import config_warnings, parse_config
-from monitor.config_asns import excluded
+from monitor.config_asns import excluded, followed
 from monitor.core.origins import MAX_PREFIXES
 from monitor.rules.upstream import UpstreamRule
 from monitor.settings import DEFAULT_SYNC
@@ -83,3 +83,22 @@ def test_exclusion_covers_the_excluded_prefix_and_all_inside_it(octet: int, leng
     assert excluded(prefix, ("192.0.2.0/24",))
     assert excluded(prefix, ("192.0.2.128/25",)) == (length >= 25 and octet >= 128)
     assert not excluded(prefix, ("2001:db8::/32",))
+
+
+def test_the_stream_follows_the_ases_an_unlisted_prefix_rule_judges() -> None:
+    text = RULES + (
+        "asns:\n"
+        "  - {asn: 64500}\n"
+        "  - {asn: 64501, rules: {new-prefix: false}}\n"
+        "  - {asn: 64502, sync: 1h}\n"
+    )
+    assert followed(parse_config(text).asns) == [64500, 64502]
+    assert (
+        followed(
+            parse_config(
+                RULES.replace("unlisted_prefix", "stale_data, max_age: 1h")
+                + "asns: [{asn: 64500}]\n"
+            ).asns
+        )
+        == []
+    )

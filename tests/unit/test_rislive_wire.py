@@ -159,6 +159,8 @@ def test_control_frames() -> None:
     ack = subscribe_ok({"prefix": "2001:DB8::/32", "moreSpecific": True, "socketOptions": {}})
     assert decode_frame(encode(ack)) == SubscribeOk(("2001:db8::/32",))
     assert decode_frame('{"type": "ris_subscribe_ok", "data": {}}') == SubscribeOk(())
+    path = subscribe_ok({"path": "64500$", "type": "UPDATE", "socketOptions": {}})
+    assert decode_frame(encode(path)) == SubscribeOk(("64500$",))  # an origin path, as sent
 
 
 def test_ris_error_is_kept_short_and_on_one_line() -> None:
