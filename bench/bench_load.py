@@ -41,7 +41,8 @@ How to read the numbers.
 - Scrapes: 2,000 prefixes make some 22,000 series (1.7 MiB) per /metrics GET, 10,000 some
   110,000 (8.5 MiB). The daemon formats them in a thread from a snapshot of its state; when it
   did so on the event loop, every scrape stalled the loop for the whole GET and p99 was 500 ms.
-  The GET asks for gzip as Prometheus does; the time includes decompressing, the summary gives
+  The GET asks for gzip as Prometheus does; the time includes decompressing (also given: until
+  the last byte was read, which is what the daemon costs), the summary gives
   the text's size, the bytes on the wire and the series. The
   lag percentiles include the scrapes, as production would; `--scrape-every 1000` (only the
   two boundary scrapes) shows the polling alone.
@@ -246,6 +247,7 @@ class Sample:
     scraped: bool = False
     scrape_error: str = ""  # why /metrics could not be read, if it was tried and failed
     scrape_seconds: float = 0.0
+    scrape_read_seconds: float = 0.0  # until the last byte, before decompressing
     scrape_bytes: int = 0
     scrape_wire_bytes: int = 0  # as sent: gzipped when the daemon gzips
     scrape_series: int = 0
@@ -280,8 +282,9 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def scrape(port: int) -> tuple[str, float, int]:
-    """The /metrics text, how long the GET took (read and decoded) and the bytes on the wire.
+def scrape(port: int) -> tuple[str, float, float, int]:
+    """The /metrics text, how long the GET took (read and decoded; read alone) and the bytes on
+    the wire.
 
     It asks for gzip, as Prometheus does with every scrape (`SCRAPE_GZIP`).
     """
@@ -290,12 +293,13 @@ def scrape(port: int) -> tuple[str, float, int]:
     started = time.monotonic()
     with urllib.request.urlopen(request, timeout=30) as resp:
         body: bytes = resp.read()
+        read = time.monotonic() - started
         if resp.headers.get("Content-Encoding") == "gzip":
             wire, body = len(body), gzip.decompress(body)
         else:
             wire = len(body)
     text = body.decode()
-    return text, time.monotonic() - started, wire
+    return text, time.monotonic() - started, read, wire
 
 
 def label(line: str, name: str) -> str:
@@ -325,11 +329,12 @@ def take_sample(daemon: DaemonProcess, port: int, fake: FakeRadar, with_scrape: 
     sample.faults = len(fake.random_fault_log)
     sample.machine_busy = machine_busy_seconds()
     try:
-        text, seconds, wire = scrape(port)
+        text, seconds, read, wire = scrape(port)
     except OSError as exc:  # refused, reset or timed out: a daemon too busy to answer
         sample.scrape_error = str(exc) or type(exc).__name__
         return sample
     sample.scraped, sample.scrape_seconds, sample.scrape_bytes = True, seconds, len(text)
+    sample.scrape_read_seconds = read
     sample.scrape_wire_bytes = wire
     sample.scrape_series = sum(1 for line in text.splitlines() if line and line[0] != "#")
     for line in text.splitlines():
@@ -348,7 +353,7 @@ def take_sample(daemon: DaemonProcess, port: int, fake: FakeRadar, with_scrape: 
 def last_successes(port: int) -> dict[str, float]:
     """Per prefix, the Unix time of its last successful fetch (empty if /metrics fails)."""
     try:
-        text, _, _ = scrape(port)
+        text, _, _, _ = scrape(port)
     except OSError:
         return {}
     return {
@@ -496,6 +501,7 @@ def report(
     other = max(0.0, machine - cpu - bench_cpu)
     failed_scrapes = sum(1 for s in measured if s.scrape_error)
     scrape_times = [s.scrape_seconds * 1e3 for s in scrapes]
+    read_times = [s.scrape_read_seconds * 1e3 for s in scrapes]
     sizes = [len(w.body) for w in watched]
 
     print()
@@ -509,7 +515,9 @@ def report(
     print(
         f"measured window: {window:.0f}s after a {args.warmup:g}s warm-up from READY=1; "
         f"{len(measured)} RSS samples, /metrics scraped every {args.scrape_every:g}s "
-        f"(GET {statistics.median(scrape_times):.0f} ms median, {max(scrape_times):.0f} ms max, "
+        f"(GET {statistics.median(scrape_times):.0f} ms median, {max(scrape_times):.0f} ms max;"
+        f" read before decompressing {statistics.median(read_times):.0f} / "
+        f"{max(read_times):.0f} ms; "
         f"{scrapes[-1].scrape_bytes / MIB:.1f} MiB, {scrapes[-1].scrape_wire_bytes / MIB:.2f} MiB"
         f" on the wire, {scrapes[-1].scrape_series:,} series"
         + (f"; {failed_scrapes} scrapes FAILED" if failed_scrapes else "")

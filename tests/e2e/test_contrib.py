@@ -379,3 +379,46 @@ def test_every_dashboard_query_returns_data(prometheus: Prometheus, stack: Stack
     values = prometheus.get("/api/v1/label/prefix/values", **{"match[]": match[1]})
     assert set(values) == set(PREFIXES)
     assert len(targets) >= 30
+
+
+def test_the_origins_table_shows_clean_prefixes_from_their_per_prefix_series(
+    prometheus: Prometheus, stack: Stack
+) -> None:
+    """CLEAN and LOW (their one expected origin alone, RPKI valid) export no per-origin series;
+    the table still has their rows, with every column VICTIM's origins have."""
+    panels = list(dashboard()["panels"])
+    panels += [p for row in panels for p in row.get("panels", [])]
+    [table] = [p for p in panels if p["title"] == "Origins and RPKI status"]
+    queries = {t["refId"]: grafana_to_promql(t["expr"]) for t in table["targets"]}
+    rows: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
+
+    def evaluate() -> bool:
+        rows.clear()
+        for ref, expr in queries.items():
+            for r in prometheus.query(expr):
+                key = (r["metric"]["prefix"], r["metric"]["origin"])
+                rows.setdefault(key, {})[ref] = (
+                    r["metric"].get("status", ""),
+                    float(r["value"][1]),
+                )
+        return len(rows) == 4 and all(len(columns) == len(queries) for columns in rows.values())
+
+    wait_for(evaluate, what=f"the origins table's rows, got {rows}")
+    assert set(rows) == {(CLEAN, "64500"), (LOW, "64502"), (VICTIM, "64501"), (VICTIM, "666")}
+    assert (
+        metric(
+            stack.port, f'radar_monitor_prefix_origin_expected{{origin="64500",prefix="{CLEAN}"}}'
+        )
+        is None
+    )
+    for prefix, asn, ratio in ((CLEAN, "64500", 0.97), (LOW, "64502", 0.3)):
+        columns = rows[(prefix, asn)]
+        assert columns["A"][0] == "valid"
+        assert columns["B"][1] == 1  # configured
+        assert columns["C"][1] == pytest.approx(ratio, abs=0.01)
+        total = columns["E"][1]
+        assert total > 0
+        assert total == metric(stack.port, f'radar_monitor_prefix_peers{{prefix="{prefix}"}}')
+        assert columns["D"][1] == round(columns["C"][1] * total)
+    assert rows[(VICTIM, "666")]["A"][0] == "invalid"
+    assert rows[(VICTIM, "666")]["B"][1] == 0

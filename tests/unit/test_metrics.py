@@ -89,10 +89,10 @@ notifications:
     )
     text = await scrape(state)
     assert samples(text, "radar_monitor_prefix_info") == [
-        'radar_monitor_prefix_info{description="edge",label_prefix="",prefix="192.0.2.0/24",'
-        'site="",team="edge"} 1.0',
-        'radar_monitor_prefix_info{description="",label_prefix="shadow",prefix="198.51.100.0/24",'
-        'site="fra",team=""} 1.0',
+        'radar_monitor_prefix_info{description="edge",label_prefix="",origins="64500",'
+        'prefix="192.0.2.0/24",site="",team="edge"} 1.0',
+        'radar_monitor_prefix_info{description="",label_prefix="shadow",origins="64500",'
+        'prefix="198.51.100.0/24",site="fra",team=""} 1.0',
     ]
     assert samples(text, "radar_monitor_channel_failing") == [
         'radar_monitor_channel_failing{channel="pager"} 0.0'
@@ -118,7 +118,10 @@ async def test_series_of_a_vanished_origin_are_gone_on_the_next_scrape() -> None
     state.prefixes[V4].view = answer(V4, origins=(origin(64500, 1000),))
     text = await scrape(state, metrics)
     assert 'origin="64666"' not in text
-    assert 'radar_monitor_prefix_visibility_ratio{origin="64500",prefix="192.0.2.0/24"} 1.0' in text
+    # Its one expected origin alone, RPKI valid: V4 is clean, the per-prefix series say it all.
+    assert 'origin="64500"' not in text
+    assert 'radar_monitor_prefix_origins{prefix="192.0.2.0/24"} 1.0' in text
+    assert 'radar_monitor_prefix_expected_visibility_ratio{prefix="192.0.2.0/24"} 1.0' in text
 
 
 async def test_collector_reads_the_state_swapped_in_on_reload() -> None:

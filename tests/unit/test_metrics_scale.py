@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from monitor.exposition.metrics import Metrics
+from monitor.exposition.prefix_metrics import BLOCK
 from monitor.exposition.web import accepts_gzip, make_app
 from monitor.state import MonitorState
 from tests.builders import answer, monitor_state, origin, serving
@@ -91,6 +92,32 @@ def test_reused_lines_match_a_fresh_render_after_every_kind_of_change() -> None:
         )
 
 
+def test_reused_blocks_and_their_gzip_match_a_fresh_render_across_many_blocks() -> None:
+    """More prefixes than one block holds: changes in some blocks, a reload that drops one."""
+    nets = [f"10.{i // 256}.{i % 256}.0/24" for i in range(2 * BLOCK + 10)]
+    watched = [f"{{prefix: {n}, origins: [64500]}}" for n in nets]
+    state = monitor_state(f"prefixes: [{', '.join(watched)}]")
+    for net in nets:
+        state.prefixes[net].view = answer(net, origins=(origin(64500, 900),))
+    metrics = Metrics(lambda: state)
+    metrics.render_snapshot(state, gzip=True)
+    changes: list[Callable[[], None]] = [
+        lambda: setattr(state.prefixes[nets[3]], "failures", 1),
+        lambda: setattr(
+            state.prefixes[nets[BLOCK + 1]],
+            "view",
+            answer(nets[BLOCK + 1], origins=(origin(64500, 500), origin(64666, 400))),
+        ),
+        lambda: setattr(state.prefixes[nets[-1]], "view", None),
+        lambda: state.apply_config(monitor_state(f"prefixes: [{', '.join(watched[1:])}]").config),
+    ]
+    for change in changes:
+        change()
+        body, _ = metrics.render_snapshot(state, gzip=True)
+        fresh, _ = Metrics(lambda: state).render_snapshot(state)
+        assert _prefix_lines(gzip.decompress(body)) == _prefix_lines(fresh)
+
+
 def test_a_reload_drops_gone_prefixes_and_relabels_the_rest() -> None:
     states = [known_state()]
     metrics = Metrics(lambda: states[0])
@@ -101,8 +128,8 @@ def test_a_reload_drops_gone_prefixes_and_relabels_the_rest() -> None:
     text = metrics.render()[0].decode()
     assert V6 not in text
     assert (
-        'radar_monitor_prefix_info{description="",prefix="192.0.2.0/24",site="fra"} 1.0'
-        in text.splitlines()
+        'radar_monitor_prefix_info{description="",origins="64500",prefix="192.0.2.0/24",'
+        'site="fra"} 1.0' in text.splitlines()
     )
 
 
