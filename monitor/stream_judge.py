@@ -100,9 +100,12 @@ class StreamJudge:
         now = now or datetime.now(UTC)
         dirty, self._dirty = self._dirty, set()
         self._last_batch = len(dirty)
+        # One hand-over for the batch: the sink writes the state database once, not per prefix.
+        events: list[AlertEvent] = []
         for prefix in sorted(dirty):
-            self._sink(self.judge(prefix, now))
+            events += self.judge(prefix, now)
             self._confirm(prefix)
+        self._sink(events)
 
     def judge(self, prefix: str, now: datetime, *, adopt: bool = True) -> list[AlertEvent]:
         """The stream's judgement of `prefix`, through the alert book.
@@ -119,11 +122,15 @@ class StreamJudge:
         # What Radar still shows for this prefix keeps its alert, whatever the stream says.
         radar = [f for f in self.state.radar_findings.get(prefix, []) if f.rule in names]
         scope = Scope(prefix=prefix, rules=frozenset() if stale else names)
-        evidence = Evidence.capture(
-            watch.target, watch.description, status.view, self.evidence(prefix, watch.origins)
-        )
+        found = union(findings, radar)
+        # Evidence goes to this prefix's alerts only: most judgements of a flood have none.
+        evidence = None
+        if found or self.state.book.keys_of(prefix):
+            evidence = Evidence.capture(
+                watch.target, watch.description, status.view, self.evidence(prefix, watch.origins)
+            )
         return self.state.book.observe(
-            scope, union(findings, radar), evidence, now, policy(self.state.config, watch)
+            scope, found, evidence, now, policy(self.state.config, watch)
         )
 
     def refresh(self, prefix: str, now: datetime) -> None:

@@ -18,7 +18,7 @@ from monitor.confirm import ConfirmScheduler
 from monitor.core.lifecycle import AlertEvent, EventKind
 from monitor.core.origins import StreamOrigination
 from monitor.core.rib import StreamRib
-from monitor.core.stream import PeerRoute, PeerWithdrawal, StreamStatus, StreamUpdate
+from monitor.core.stream import StreamStatus, StreamUpdate
 from monitor.more_specifics import MoreSpecifics
 from monitor.pipeline import EventSink, policy
 from monitor.settings import Config, StreamConfig
@@ -123,14 +123,15 @@ class Streaming:
 
     def _update(self, update: StreamUpdate, received: float) -> None:
         self.updates += 1
-        if not self.judge.pending:
-            self._frame_time = None  # the last batch was judged: a new one starts
-        # The oldest frame of the batch being gathered: detection is timed from it.
-        oldest = self._frame_time
-        items: tuple[PeerRoute | PeerWithdrawal, ...] = (*update.routes, *update.withdrawals)
-        for item in items:
-            if oldest is None or item.seen_at < oldest:
-                oldest = item.seen_at
+        # The oldest frame of the batch being gathered: detection is timed from it. Two plain
+        # loops, nothing built: this runs for every frame.
+        oldest = self._frame_time if self.judge.pending else None  # else a new batch starts
+        for route in update.routes:
+            if oldest is None or route.seen_at < oldest:
+                oldest = route.seen_at
+        for withdrawal in update.withdrawals:
+            if oldest is None or withdrawal.seen_at < oldest:
+                oldest = withdrawal.seen_at
         self._frame_time = oldest
         self.judge.observe(update)
 

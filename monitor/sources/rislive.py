@@ -3,8 +3,7 @@
 Each watched prefix is subscribed with its more-specifics (so a hijacker's /25 inside a
 watched /24 arrives too), plus `BEACONS`, RIS prefixes announced and withdrawn on a fixed
 schedule, as a canary: while they move, the feed works. Subscriptions are paced as
-`monitor.sources.rislive_subscriptions` explains. What arrives is decoded by
-`rislive_wire` and handed, in the core's types, to the callbacks given at construction.
+`rislive_subscriptions` explains; `rislive_wire` decodes what arrives into the core's types.
 
 Keeping the socket alive: RIS Live's `{"type": "ping"}` every `Timing.ping_interval` (15 s),
 which it answers with `pong`, and WebSocket pings at the same interval (aiohttp closes the
@@ -29,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -37,8 +36,6 @@ from monitor import __version__
 from monitor.core.measures import normalise_prefix
 from monitor.core.stream import (
     MESSAGE_KINDS,
-    PeerRoute,
-    PeerWithdrawal,
     StreamCounts,
     StreamStatus,
     StreamUpdate,
@@ -227,6 +224,7 @@ class RisLiveSource:
             async with asyncio.timeout(self.timing.connect_timeout):
                 ws = await session.ws_connect(
                     self.url,
+                    decode_text=False,  # the decoder checks UTF-8 itself, in the same pass
                     heartbeat=self.timing.ping_interval,
                     max_msg_size=MAX_FRAME_BYTES,
                     timeout=aiohttp.ClientWSTimeout(ws_close=self.timing.close_timeout),
@@ -245,7 +243,7 @@ class RisLiveSource:
         finally:
             await ws.close()
 
-    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse[Literal[False]]) -> str:
         """Read, write and watch until one of them ends; the reason of the first to end."""
         self._heard = time.monotonic()
         tasks = {
@@ -261,19 +259,21 @@ class RisLiveSource:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse[Literal[False]]) -> str:
         """Hand on every frame until the socket ends."""
+        text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         while True:
             msg = await ws.receive()
-            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                self._heard = time.monotonic()
-                self._handle(msg.data, self._heard)
-            elif msg.type is aiohttp.WSMsgType.ERROR:
+            kind = msg.type
+            if kind is text or kind is binary:
+                self._heard = heard = time.monotonic()
+                self._handle(msg.data, heard)
+            elif kind is aiohttp.WSMsgType.ERROR:
                 error = msg.data if isinstance(msg.data, BaseException) else ws.exception()
                 return f"socket error: {error or 'unknown'}"
-            elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING):
+            elif kind in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING):
                 return f"RIS Live closed the socket (code {ws.close_code})"
-            elif msg.type is aiohttp.WSMsgType.CLOSED:
+            elif kind is aiohttp.WSMsgType.CLOSED:
                 return f"socket closed: {ws.exception() or 'by the server'}"
 
     async def _watch(self) -> str:
@@ -288,7 +288,7 @@ class RisLiveSource:
             await asyncio.sleep(left)
         return f"no message for {self.timing.dead_after:g}s, not even a pong"
 
-    async def _write(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+    async def _write(self, ws: aiohttp.ClientWebSocketResponse[Literal[False]]) -> str:
         """Send RIS pings on time and subscriptions at their pace; returns if a send fails."""
         started = time.monotonic()
         next_ping = started + self.timing.ping_interval
@@ -340,12 +340,14 @@ class RisLiveSource:
     def _update(self, update: StreamUpdate, received: float) -> None:
         """Beacons go to the canary (and on, only if watched too); the rest to `on_update`."""
         beacons = self._beacons
-        # Nearly every update is about no beacon: look without building anything.
-        items: tuple[PeerRoute | PeerWithdrawal, ...] = (*update.routes, *update.withdrawals)
-        for item in items:
-            if item.prefix in beacons:
-                update = self._canary(update)
-                break
+        # Nearly every update is about no beacon: two plain loops, nothing built to look.
+        moved = False
+        for route in update.routes:
+            moved = moved or route.prefix in beacons
+        for withdrawal in update.withdrawals:
+            moved = moved or withdrawal.prefix in beacons
+        if moved:
+            update = self._canary(update)
         if self.subscriptions.origins:  # the origin paths' routes of prefixes not watched
             self._call(self._tap.routes, update.routes)
         if update.routes or update.withdrawals:

@@ -7,7 +7,6 @@ them).
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import threading
@@ -34,6 +33,7 @@ from testkit.daemon import DaemonProcess, http_get, metric
 from testkit.fakeradar import FakeRadar
 from testkit.fakerislive import FakeRisLive
 from testkit.receivers import free_port
+from testkit.sockets import LOOPBACK, listening_addresses
 from testkit.waiting import wait_for
 from tests.contrib_files import (
     METRIC_NAME,
@@ -201,31 +201,6 @@ def test_rules_and_panels_use_only_metrics_the_daemon_exports(stack: Stack) -> N
 
 
 # --- against a real Prometheus -------------------------------------------------------------------
-
-
-def listening_addresses(pid: int) -> set[str]:
-    """Local addresses of the TCP sockets `pid` listens on (Linux /proc), e.g. 7F000001."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    found = set()
-    for table in ("tcp", "tcp6"):
-        path = Path(f"/proc/{pid}/net/{table}")
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
-                found.add(fields[1].split(":")[0])
-    return found
-
-
-LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
 
 
 @pytest.fixture(scope="module")
