@@ -202,6 +202,7 @@ class SnapshotPolling:
             if self.state.status_of(observation.prefix) is None:
                 continue  # a reload or sync removed it meanwhile
             if isinstance(observation, PrefixView) and self._newer_known(observation):
+                self._read(observation.prefix)
                 continue
             self._observe(observation)
 
@@ -221,6 +222,14 @@ class SnapshotPolling:
         times = [a.answer.data_time for a in read.answers.values() if a.answer.data_time]
         if times:
             stats.data_time = min(times)
+
+    def _read(self, prefix: str) -> None:
+        """`prefix` was read and its newer realtime view stands: a success all the same. Else
+        its last success would stay at the confirmation until Radar's next RIB snapshot, hours
+        on, and `RadarMonitorNotPolling` would page for it."""
+        status = self.state.status_of(prefix)
+        if status is not None:
+            status.last_success = time.time()
 
     def _newer_known(self, view: PrefixView) -> bool:
         """Whether a realtime answer newer than this snapshot already judged its prefix."""
