@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from monitor.as_watches import watchable
 from monitor.config_asns import excluded
 from monitor.core.finding import AS_ORIGINATES_NOTHING, PREFIX_GONE, SYNC_FAILED, Finding, Severity
 from monitor.core.lifecycle import Policy, Scope, Timing
@@ -157,7 +158,7 @@ class AsSync:
             log.warning("AS%d originates nothing per Radar; its watch list is kept", entry.asn)
             self._judge(entry, [self._nothing(entry)], now)
             return False
-        originated = [p.prefix for p in answer.prefixes if not excluded(p.prefix, entry.exclude)]
+        originated = watchable(entry, answer)
         new = [p for p in originated if p not in status.prefixes]
         unlisted = [] if baseline else [p for p in new if not self.state.watching(p)]
         before = set(status.prefixes)

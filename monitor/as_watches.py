@@ -11,8 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from monitor.config_asns import excluded
+from monitor.core.origins import AsPrefixes
 from monitor.settings import AsConfig, Config, PrefixConfig
 from monitor.state import AsSyncStatus
+
+
+def watchable(entry: AsConfig, answer: AsPrefixes) -> list[str]:
+    """The prefixes of `answer` that `entry` watches: all it lists but the excluded ones."""
+    return [p.prefix for p in answer.prefixes if not excluded(p.prefix, entry.exclude)]
 
 
 def generated(entry: AsConfig, prefix: str) -> PrefixConfig:

@@ -11,8 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.as_sync import FetcherFor
-from monitor.as_watches import expand
-from monitor.config_asns import excluded
+from monitor.as_watches import expand, watchable
 from monitor.core.bounds import capped
 from monitor.core.collectors import CollectorFreshness
 from monitor.core.finding import Finding
@@ -79,8 +78,7 @@ async def _synced(config: Config, origins: FetcherFor) -> tuple[Config, list[str
             continue
         if not answer.prefixes:
             problems.append(f"AS{entry.asn} originates nothing per Radar (a typo in asn?)")
-        kept = [p.prefix for p in answer.prefixes if not excluded(p.prefix, entry.exclude)]
-        synced[entry.asn] = AsSyncStatus(prefixes=dict.fromkeys(kept))
+        synced[entry.asn] = AsSyncStatus(prefixes=dict.fromkeys(watchable(entry, answer)))
     return expand(config, synced), problems
 
 
