@@ -366,6 +366,7 @@ def report(
 ) -> None:
     """Print the results table."""
     window = end.at - warm.at
+    wall_offset = time.time() - time.monotonic()  # the daemon's log is in wall-clock time
     measured = [s for s in samples if warm.at <= s.at <= end.at]
     scrapes = [s for s in measured if s.scraped]
     rss_end, rss_max = end.rss / MIB, max(s.rss for s in measured) / MIB
@@ -437,6 +438,17 @@ def report(
             f"< {SCRAPE_TARGET * 1e3:.0f} ms",
             f"{max(times) / SCRAPE_TARGET:.2f} max/target",
             verdict(max(times) < SCRAPE_TARGET),
+        ),
+        (
+            "  slowest scrapes",
+            ", ".join(
+                f"{s.scrape_seconds * 1e3:.0f} ms at +{s.at - warm.at:.0f}s"
+                f" ({time.strftime('%H:%M:%S', time.gmtime(s.at + wall_offset))} UTC)"
+                for s in sorted(scrapes, key=lambda s: -s.scrape_seconds)[:3]
+            ),
+            "",
+            "",
+            "",
         ),
         (
             "loop lag p50 / p99",

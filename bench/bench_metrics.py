@@ -1,16 +1,17 @@
 """One /metrics render at 10,000 prefixes in this process: where a scrape's CPU goes.
 
 Run: python bench/bench_metrics.py [--prefixes 10000] [--scrapes 20] [--changed 0.125]
-[--moas 0.05] [--profile FILE]
+[--moas 0.05] [--same] [--profile FILE]
 
 It builds a daemon state (SYNTHETIC: `--prefixes` /24s, one expected origin each, RPKI valid,
 `--moas` of them also originated by a second, unexpected AS) and renders it with the daemon's
 `Metrics.render_snapshot`, gzip as Prometheus asks, `--scrapes` times. Before each render
 `--changed` of the prefixes get a new answer (new numbers and data time), as polling every
-120 s between scrapes every 15 s does. It prints the median and max milliseconds of a render
-(snapshot, text, gzip) and its CPU time, the text and gzip sizes and the series; `--profile`
-writes cProfile's stats of the renders. No event loop or HTTP: bench/bench_load.py measures the
-whole daemon.
+120 s between scrapes every 15 s does; with `--same` the new answers keep their numbers (a new
+data time only), as a snapshot round over a quiet RIB does (`--changed 1 --same`). It prints
+the median and max milliseconds of a render (snapshot, text, gzip) and its CPU time, the text
+and gzip sizes and the series; `--profile` writes cProfile's stats of the renders. No event
+loop or HTTP: bench/bench_load.py measures the whole daemon.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import statistics
 import sys
 import time
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,15 +49,21 @@ def build_state(prefixes: int) -> MonitorState:
     return state
 
 
-def answer(state: MonitorState, prefix: str, moas: bool, rng: random.Random) -> None:
-    """A new answer for `prefix`: OWNER seen by most peers, and OTHER too when `moas`."""
-    total = rng.randint(900, 1000)
-    seen = rng.randint(800, total)
-    origins = [OriginView(OWNER, prefix, RpkiStatus.VALID, seen, total, seen / total)]
-    if moas:
-        origins.append(OriginView(OTHER, prefix, RpkiStatus.INVALID, 10, total, 10 / total))
-    now = datetime.now(UTC) - timedelta(seconds=rng.randint(0, 60))
+def answer(
+    state: MonitorState, prefix: str, moas: bool, rng: random.Random, same: bool = False
+) -> None:
+    """A new answer for `prefix`: OWNER seen by most peers, and OTHER too when `moas`; with
+    `same`, the numbers of the last answer again (in new objects), as a quiet RIB gives."""
     status = state.prefixes[prefix]
+    if same and status.view is not None:
+        origins = [replace(o) for o in status.view.origins]
+    else:
+        total = rng.randint(900, 1000)
+        seen = rng.randint(800, total)
+        origins = [OriginView(OWNER, prefix, RpkiStatus.VALID, seen, total, seen / total)]
+        if moas:
+            origins.append(OriginView(OTHER, prefix, RpkiStatus.INVALID, 10, total, 10 / total))
+    now = datetime.now(UTC) - timedelta(seconds=rng.randint(0, 60))
     status.view = PrefixView(prefix, now, now, tuple(origins), (), ())
     status.routes = rng.randint(200, 500)
     status.last_success = time.time()
@@ -67,6 +75,11 @@ def main() -> None:
     parser.add_argument("--scrapes", type=int, default=20)
     parser.add_argument("--changed", type=float, default=0.125, help="share per scrape")
     parser.add_argument("--moas", type=float, default=0.05, help="share with a second origin")
+    parser.add_argument(
+        "--same",
+        action="store_true",
+        help="changed answers keep their numbers (new data time only), as a snapshot round does",
+    )
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the renders here")
     args = parser.parse_args()
     rng = random.Random(1)
@@ -83,7 +96,7 @@ def main() -> None:
     body = b""
     for _ in range(args.scrapes):
         for prefix in rng.sample(prefixes, int(len(prefixes) * args.changed)):
-            answer(state, prefix, prefix in moas, rng)
+            answer(state, prefix, prefix in moas, rng, args.same)
         started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -99,6 +112,7 @@ def main() -> None:
     ms = sorted(t * 1000 for t in times)
     print(
         f"{args.prefixes} prefixes ({len(moas)} with two origins), {args.changed:.1%} changed"
+        f"{' (same numbers, new data time)' if args.same else ''}"
         f" before each of {args.scrapes} renders"
     )
     print(

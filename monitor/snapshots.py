@@ -196,15 +196,23 @@ class SnapshotPolling:
         caps = {a.asn: a.max_prefixes for a in self.state.config.asns}
         read = await read_snapshots(self.fetcher_for, asns, caps)
         self._count(len(asns), read)
+        started, handed = time.monotonic(), 0
         for i, observation in enumerate(observations(watches, read)):
             if i and not i % CHUNK:
                 await asyncio.sleep(0)
             if self.state.status_of(observation.prefix) is None:
                 continue  # a reload or sync removed it meanwhile
+            handed += 1
             if isinstance(observation, PrefixView) and self._newer_known(observation):
                 self._read(observation.prefix)
                 continue
             self._observe(observation)
+        log.info(
+            "snapshot round: %d prefixes of %d ASes judged in %.2fs",
+            handed,
+            len(asns),
+            time.monotonic() - started,
+        )
 
     def _count(self, asns: int, read: Snapshots) -> None:
         stats = self.state.snapshots or SnapshotStats()

@@ -62,43 +62,53 @@ def _data_time(status: PrefixStatus, view: PrefixView) -> float | None:
     return view.data_time.timestamp() if view.data_time else None
 
 
-#: The `{prefix}` gauges: name, help, and the value from a status and its view (None: no line).
-#: Those reading the view have no line before the first answer.
-PER_PREFIX: tuple[tuple[str, str, Callable[[PrefixStatus, PrefixView | None], float | None]], ...]
+#: The `{prefix}` gauges: name, help, whether the value reads only the watch and the view's
+#: origins (then a new view with the same origins keeps it), and the value from a status and its
+#: view (None: no line). Those reading the view have no line before the first answer.
+PER_PREFIX: tuple[
+    tuple[str, str, bool, Callable[[PrefixStatus, PrefixView | None], float | None]], ...
+]
 PER_PREFIX = (
     (
         "radar_monitor_prefix_expected_visibility_ratio",
         "Share of peers that see the prefix through its expected origins (0-1).",
+        True,
         lambda s, v: _expected_ratio(s, v) if v else None,
     ),
     (
         "radar_monitor_prefix_peers",
         "Collector peers that could have seen the prefix (the largest count of any origin).",
+        True,
         lambda s, v: v.total_peers if v else None,
     ),
     (
         "radar_monitor_prefix_origins",
         "Origin ASes announcing the prefix (more than 1: a MOAS or a hijack).",
+        True,
         lambda s, v: len({o.origin for o in v.origins}) if v else None,
     ),
     (
         "radar_monitor_prefix_routes",
         "Routes to the prefix in the latest answer, over all collectors.",
+        False,
         lambda s, v: s.routes if v else None,
     ),
     (
         "radar_monitor_prefix_data_timestamp_seconds",
         "Unix time of the routing data in the latest answer (Radar's data_time).",
+        False,
         lambda s, v: _data_time(s, v) if v else None,
     ),
     (
         "radar_monitor_prefix_last_success_timestamp_seconds",
         "Unix time of the last successful fetch for the prefix.",
+        False,
         lambda s, v: s.last_success,
     ),
     (
         "radar_monitor_prefix_fetch_failures",
         "Consecutive failed fetches for the prefix (0 after a success).",
+        False,
         lambda s, v: s.failures,
     ),
 )
@@ -132,7 +142,7 @@ PER_ORIGIN = (
         lambda o, w: ("", 1 if o.origin in w.origins else 0),
     ),
 )
-FAMILIES = (INFO, *((n, h) for n, h, _ in PER_PREFIX), *((n, h) for n, h, _ in PER_ORIGIN))
+FAMILIES = (INFO, *((n, h) for n, h, _, _ in PER_PREFIX), *((n, h) for n, h, _ in PER_ORIGIN))
 HEADERS = tuple(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode() for name, doc in FAMILIES)
 #: Prefixes per block of lines: a few KiB of text, recompressed only when one of its lines changes.
 BLOCK = 128
@@ -149,6 +159,8 @@ class _Rendered:
 
     inputs: tuple[object, ...]
     label_names: tuple[str, ...]
+    #: The `PER_PREFIX` values the lines show.
+    values: tuple[float | None, ...]
     lines: tuple[str, ...]
 
 
@@ -177,12 +189,15 @@ class PrefixLines:
         for k, (prefix, status) in enumerate(state.prefixes.items()):
             entry = cache.get(prefix)
             inputs = _inputs(status)
-            if entry is None or entry.inputs != inputs or entry.label_names != names:
-                lines = _lines(prefix, status, names)
-                if entry is not None and not relayout:
-                    block = k // BLOCK
-                    dirty.update((i, block) for i, old in enumerate(entry.lines) if old != lines[i])
-                cache[prefix] = _Rendered(inputs, names, lines)
+            if entry is not None and entry.inputs == inputs and entry.label_names == names:
+                continue
+            rendered = _render(prefix, status, inputs, names, entry)
+            if entry is not None and not relayout:
+                block = k // BLOCK
+                for i, (old, line) in enumerate(zip(entry.lines, rendered.lines, strict=True)):
+                    if old is not line and old != line:
+                        dirty.add((i, block))
+            cache[prefix] = rendered
         if len(cache) > len(order):
             for gone in cache.keys() - state.prefixes.keys():
                 del cache[gone]
@@ -210,9 +225,58 @@ def clean(watch: PrefixConfig, view: PrefixView) -> bool:
     )
 
 
-def _lines(prefix: str, status: PrefixStatus, names: tuple[str, ...]) -> tuple[str, ...]:
-    """One prefix's lines for each of `FAMILIES`, in the text format generate_latest writes."""
+def _render(
+    prefix: str,
+    status: PrefixStatus,
+    inputs: tuple[object, ...],
+    names: tuple[str, ...],
+    old: _Rendered | None,
+) -> _Rendered:
+    """One prefix's lines for each of `FAMILIES`, in the text format generate_latest writes,
+    reusing from `old` every line whose inputs did not change.
+
+    A snapshot round or a poll of a quiet prefix gives a new view with the same origins, so
+    mostly only the two timestamps need formatting again: at 10,000 prefixes that is the
+    difference between a scrape after a snapshot round taking 270 ms or a fraction of it.
+    """
     watch, view = status.watch, status.view
+    # `is` first: a dataclass's == compares every field even of the same object.
+    same_watch = (
+        old is not None
+        and old.label_names == names
+        and (old.inputs[0] is watch or old.inputs[0] == watch)
+    )
+    info = old.lines[0] if old is not None and same_watch else _info_line(prefix, watch, names)
+    old_view = old.inputs[1] if old is not None else None
+    same = same_watch and (old_view is view or _same_origins(old_view, view))
+    p = f'prefix="{_escape(prefix)}"'
+    values: list[float | None] = []
+    lines = [info]
+    for k, (name, _, of_origins, value) in enumerate(PER_PREFIX):
+        if old is not None and same and of_origins:
+            values.append(old.values[k])
+            lines.append(old.lines[1 + k])
+            continue
+        number = value(status, view)
+        values.append(number)
+        if old is not None and old.values[k] == number:
+            lines.append(old.lines[1 + k])
+        else:
+            lines.append("" if number is None else f"{name}{{{p}}} {_num(number)}\n")
+    if old is not None and same:
+        lines.extend(old.lines[1 + len(PER_PREFIX) :])
+    else:
+        lines.extend(_origin_lines(p, watch, view))
+    return _Rendered(inputs, names, tuple(values), tuple(lines))
+
+
+def _same_origins(old: object, new: PrefixView | None) -> bool:
+    """Whether two views show the same origins (what the per-origin lines are made of)."""
+    return isinstance(old, PrefixView) and new is not None and old.origins == new.origins
+
+
+def _info_line(prefix: str, watch: PrefixConfig, names: tuple[str, ...]) -> str:
+    """The prefix's `prefix_info` line."""
     # A config label may not shadow the series' own labels (or Prometheus' reserved ones).
     info = {
         "prefix": prefix,
@@ -222,11 +286,11 @@ def _lines(prefix: str, status: PrefixStatus, names: tuple[str, ...]) -> tuple[s
     for n in names:
         exported = f"label_{n}" if n in OWN_LABELS or n.startswith("__") else n
         info[exported] = watch.labels.get(n, "")
-    out = [f"{INFO[0]}{_labels(info)} 1.0\n"]
-    p = f'prefix="{_escape(prefix)}"'
-    for name, _, value in PER_PREFIX:
-        number = value(status, view)
-        out.append("" if number is None else f"{name}{{{p}}} {_num(number)}\n")
+    return f"{INFO[0]}{_labels(info)} 1.0\n"
+
+
+def _origin_lines(p: str, watch: PrefixConfig, view: PrefixView | None) -> list[str]:
+    """The prefix's lines of each `PER_ORIGIN` family (`p` its `prefix` label): none if clean."""
     per_origin: list[list[str]] = [[] for _ in PER_ORIGIN]
     if view is not None and not clean(watch, view):
         seen: set[int] = set()
@@ -239,8 +303,7 @@ def _lines(prefix: str, status: PrefixStatus, names: tuple[str, ...]) -> tuple[s
             for lines, (name, _, sample) in zip(per_origin, PER_ORIGIN, strict=True):
                 extra, number = sample(o, watch)
                 lines.append(f'{name}{{origin="{o.origin}",{p}{extra}}} {_num(number)}\n')
-    out.extend("".join(lines) for lines in per_origin)
-    return tuple(out)
+    return ["".join(lines) for lines in per_origin]
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -254,10 +317,16 @@ def _escape(value: str) -> str:
 
 
 def _num(value: float) -> str:
-    """A sample value exactly as prometheus_client formats it (`990.0`, `1.79586717e+09`)."""
-    if 0 <= value < 1_000_000:
-        # floatToGoString's answer for these too (it writes exponents from 1e6 up), in a third
-        # of the time: most values are counts and ratios.
-        return repr(float(value))
-    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
-    return text
+    """A sample value exactly as prometheus_client's floatToGoString formats it (`990.0`,
+    `1.79586717e+09`), in a third of its time for the counts, ratios and unix times that are
+    most of the lines."""
+    number = float(value)
+    text = repr(number)
+    if 0 <= number < 1_000_000:
+        return text  # floatToGoString's answer too: it writes exponents from 1e6 up
+    dot = text.find(".")
+    if number > 0 and dot > 6:  # not inf or nan, which have no dot
+        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1 :]}".rstrip("0.")
+        return f"{mantissa}e+{dot - 1:02d}"
+    go: str = floatToGoString(number)  # type: ignore[no-untyped-call]
+    return go

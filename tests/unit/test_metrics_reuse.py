@@ -1,0 +1,120 @@
+"""Per-prefix lines reused across scrapes: after any sequence of changes a long-lived `Metrics`
+writes what a new one writes, and values are formatted exactly as prometheus_client does."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.utils import floatToGoString
+
+from monitor.config import parse_config
+from monitor.core.observation import PrefixView
+from monitor.exposition.metrics import Metrics
+from monitor.exposition.prefix_metrics import _num
+from monitor.state import MonitorState
+from tests.builders import answer, monitor_state, origin
+
+NETS = ("192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32")
+
+
+def watches(description: str, origins: str) -> str:
+    """The config of `NETS`, each described and expected from `origins`."""
+    entries = ", ".join(
+        f"{{prefix: {n}, origins: [{origins}], description: {description}}}" for n in NETS
+    )
+    return f"prefixes: [{entries}]"
+
+
+#: One change to the state: which prefix, and what happens to it.
+CHANGES = st.tuples(
+    st.sampled_from(NETS),
+    st.sampled_from(
+        ["same-origins", "new-numbers", "moas", "no-view", "failure", "success", "routes", "reload"]
+    ),
+    st.integers(min_value=0, max_value=1000),
+)
+
+
+def apply(state: MonitorState, prefix: str, change: str, number: int) -> None:
+    """One change, as polls, snapshot rounds, failures and reloads make them."""
+    status = state.prefixes[prefix]
+    view = status.view
+    if change == "same-origins" and view is not None:
+        # A snapshot round over a quiet RIB: the same origins in new objects, a new data time.
+        stamp = datetime.fromtimestamp(1_795_867_000 + number, UTC)
+        origins = tuple(dataclasses.replace(o) for o in view.origins)
+        status.view = dataclasses.replace(view, origins=origins, data_time=stamp)
+    elif change == "new-numbers":
+        status.view = answer(prefix, origins=(origin(64500, number),))
+    elif change == "moas":
+        status.view = answer(prefix, origins=(origin(64500, 900), origin(64666, number)))
+    elif change == "no-view":
+        status.view = None
+    elif change == "failure":
+        status.failures += 1
+    elif change == "success":
+        status.failures, status.last_success = 0, 1_795_867_000.5 + number
+    elif change == "routes":
+        status.routes = number
+    elif change == "reload":
+        config = parse_config(watches(f"d{number % 3}", "64500, 64666" if number % 2 else "64500"))
+        state.apply_config(config)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(CHANGES, min_size=1, max_size=12))
+def test_reused_lines_always_match_a_fresh_render(changes: list[tuple[str, str, int]]) -> None:
+    state = monitor_state(watches("d0", "64500"))
+    for net in NETS:
+        state.prefixes[net].view = answer(net, origins=(origin(64500, 900),))
+    metrics = Metrics(lambda: state)
+    metrics.render()
+    for prefix, change, number in changes:
+        apply(state, prefix, change, number)
+        reused = metrics.render()[0].decode()
+        fresh = Metrics(lambda: state).render()[0].decode()
+        assert _prefix_lines(reused) == _prefix_lines(fresh), (prefix, change)
+
+
+def test_a_new_view_with_the_same_origins_changes_only_its_data_time() -> None:
+    state = monitor_state(watches("d0", "64500"))
+    view = answer(NETS[0], origins=(origin(64500, 900),))
+    state.prefixes[NETS[0]].view = view
+    metrics = Metrics(lambda: state)
+    before = _prefix_lines(metrics.render()[0].decode())
+    later = datetime.fromtimestamp(1_795_870_000, UTC)
+    state.prefixes[NETS[0]].view = PrefixView(
+        NETS[0], later, later, tuple(dataclasses.replace(o) for o in view.origins), (), ()
+    )
+    after = _prefix_lines(metrics.render()[0].decode())
+    changed = set(before) ^ set(after)
+    assert len(changed) == 2
+    assert all(
+        line.startswith(f'radar_monitor_prefix_data_timestamp_seconds{{prefix="{NETS[0]}"}}')
+        for line in changed
+    )
+    assert f'radar_monitor_prefix_data_timestamp_seconds{{prefix="{NETS[0]}"}} 1.79587e+09' in after
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**20), 10**20))
+def test_values_are_written_as_prometheus_client_writes_them(value: float) -> None:
+    assert _num(value) == floatToGoString(value)  # type: ignore[no-untyped-call]
+
+
+def test_special_values() -> None:
+    assert [_num(v) for v in (math.inf, -math.inf, math.nan, 0, 1e6, 1795867170.25)] == [
+        "+Inf",
+        "-Inf",
+        "NaN",
+        "0.0",
+        "1e+06",
+        "1.79586717025e+09",
+    ]
+
+
+def _prefix_lines(body: str) -> list[str]:
+    return sorted(line for line in body.splitlines() if line.startswith("radar_monitor_prefix_"))
