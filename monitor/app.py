@@ -78,7 +78,12 @@ class App:
         self.events = EventsPolling(self.state, self._emit, make_events(source), schedule)
         self.as_sync = AsSync(self.state, self._emit, make_origins(source), self._synced)
         self.snapshots = SnapshotPolling(
-            self.state, self.pipeline.observe, make_origins(source), schedule
+            self.state,
+            self.pipeline.observe,
+            make_origins(source),
+            schedule,
+            pause=self.metrics.idle,
+            judged=self.metrics.prepare,
         )
         self.notifier = self._notifier(config)
         self.notifier_task: asyncio.Task[None] | None = None

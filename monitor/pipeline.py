@@ -140,6 +140,8 @@ class Pipeline:
         now = now or datetime.now(UTC)
         if isinstance(observation, FetchFailure):
             judgement = self._failed(status, observation)
+        elif _older_snapshot(status, observation):
+            judgement = self._kept(status)
         else:
             judgement = self._viewed(status, observation, now)
             self.state.radar_findings[prefix] = list(judgement.findings)
@@ -216,6 +218,18 @@ class Pipeline:
             )
         return judge(status.watch, view, now)
 
+    def _kept(self, status: PrefixStatus) -> Judgement:
+        """A snapshot older than the realtime answer already judged: that answer stands, but
+        the prefix was read, a success for the source alerts. Else its last success would stay
+        at the realtime fetch until Radar's next RIB snapshot, hours on: `RadarMonitorNotPolling`
+        would page, and a `source-unreachable` from failed rounds before would not resolve."""
+        status.last_success, status.failures, status.error = time.time(), 0, None
+        watch = status.watch
+        evidence = Evidence.capture(watch.target, watch.description, status.view)
+        return Judgement(
+            Scope(prefix=watch.prefix, rules=frozenset({SOURCE_UNREACHABLE})), [], evidence
+        )
+
     def _failed(self, status: PrefixStatus, failure: FetchFailure) -> Judgement:
         status.failures += 1
         status.error = failure.message
@@ -235,3 +249,15 @@ class Pipeline:
             )
         max_failures = self.state.config.source.max_failures
         return judge_failure(status.watch, failure, status.failures, max_failures)
+
+
+def _older_snapshot(status: PrefixStatus, view: PrefixView) -> bool:
+    """Whether `view` is a snapshot older than the realtime answer `status` already holds."""
+    known = status.view
+    if not view.snapshot or known is None or known.snapshot:
+        return False
+    return (
+        known.data_time is not None
+        and view.data_time is not None
+        and known.data_time >= view.data_time
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -152,9 +152,14 @@ class SnapshotPolling:
         observe: Callable[[Observation], None],
         fetcher_for: FetcherFor | None,
         schedule: Plan,
+        pause: Callable[[], Awaitable[object]] | None = None,
+        judged: Callable[[], None] | None = None,
     ) -> None:
         self.state = state
         self._observe = observe
+        #: Waited for between chunks of a round (the exposition's renders), and called after it.
+        self._pause = pause
+        self._judged = judged
         self.fetcher_for = fetcher_for
         self.plan = schedule
         self._wake = asyncio.Event()
@@ -200,12 +205,11 @@ class SnapshotPolling:
         for i, observation in enumerate(observations(watches, read)):
             if i and not i % CHUNK:
                 await asyncio.sleep(0)
+                if self._pause is not None:
+                    await self._pause()
             if self.state.status_of(observation.prefix) is None:
                 continue  # a reload or sync removed it meanwhile
             handed += 1
-            if isinstance(observation, PrefixView) and self._newer_known(observation):
-                self._read(observation.prefix)
-                continue
             self._observe(observation)
         log.info(
             "snapshot round: %d prefixes of %d ASes judged in %.2fs",
@@ -213,6 +217,8 @@ class SnapshotPolling:
             len(asns),
             time.monotonic() - started,
         )
+        if self._judged is not None:
+            self._judged()
 
     def _count(self, asns: int, read: Snapshots) -> None:
         stats = self.state.snapshots or SnapshotStats()
@@ -230,19 +236,3 @@ class SnapshotPolling:
         times = [a.answer.data_time for a in read.answers.values() if a.answer.data_time]
         if times:
             stats.data_time = min(times)
-
-    def _read(self, prefix: str) -> None:
-        """`prefix` was read and its newer realtime view stands: a success all the same. Else
-        its last success would stay at the confirmation until Radar's next RIB snapshot, hours
-        on, and `RadarMonitorNotPolling` would page for it."""
-        status = self.state.status_of(prefix)
-        if status is not None:
-            status.last_success = time.time()
-
-    def _newer_known(self, view: PrefixView) -> bool:
-        """Whether a realtime answer newer than this snapshot already judged its prefix."""
-        status = self.state.status_of(view.prefix)
-        known = status.view if status is not None else None
-        if known is None or known.snapshot or known.data_time is None or view.data_time is None:
-            return False
-        return known.data_time >= view.data_time

@@ -1,14 +1,20 @@
 """Per-prefix lines reused across scrapes: after any sequence of changes a long-lived `Metrics`
-writes what a new one writes, and values are formatted exactly as prometheus_client does."""
+writes what a new one writes, and values are formatted exactly as prometheus_client does; a
+render ahead (after a snapshot round) runs in the background, and bulk work waits for renders."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from monitor.config import parse_config
@@ -118,3 +124,48 @@ def test_special_values() -> None:
 
 def _prefix_lines(body: str) -> list[str]:
     return sorted(line for line in body.splitlines() if line.startswith("radar_monitor_prefix_"))
+
+
+class Gate(Collector):
+    """A collector whose `collect` waits for `release` (a render held in its thread)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.collected = 0
+
+    def collect(self) -> Iterator[Metric]:
+        self.collected += 1
+        self.entered.set()
+        self.release.wait(10)
+        return iter(())
+
+
+async def test_bulk_work_waits_while_a_scrape_renders() -> None:
+    state = monitor_state(watches("d0", "64500"))
+    metrics = Metrics(lambda: state)
+    gate = Gate()
+    metrics.registry.register(gate)
+    await asyncio.wait_for(metrics.idle(), 1)  # nothing renders: no wait
+    scrape = asyncio.create_task(metrics.render_async())
+    await asyncio.to_thread(gate.entered.wait, 5)
+    waiting = asyncio.create_task(metrics.idle())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    gate.release.set()
+    await asyncio.wait_for(waiting, 5)
+    body, _ = await scrape
+    assert b"radar_monitor_prefix_info" in body
+
+
+async def test_prepare_renders_in_the_background_once_at_a_time() -> None:
+    state = monitor_state(watches("d0", "64500"))
+    metrics = Metrics(lambda: state)
+    gate = Gate()
+    metrics.registry.register(gate)
+    metrics.prepare()
+    metrics.prepare()  # while the first still runs: no second render
+    await asyncio.to_thread(gate.entered.wait, 5)
+    gate.release.set()
+    await asyncio.wait_for(metrics.idle(), 5)
+    assert gate.collected == 1

@@ -6,6 +6,7 @@ success for that prefix."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.core.lifecycle import AlertEvent, AlertState
 from monitor.pipeline import Pipeline
 from monitor.planning import plan_for
-from monitor.snapshots import SnapshotPolling
+from monitor.snapshots import CHUNK, SnapshotPolling
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_pfx2as import RadarOrigins
 from monitor.state import MonitorState
@@ -132,3 +133,51 @@ async def test_a_newer_realtime_answer_wins_over_an_older_snapshot(
     assert status.view.snapshot is False
     # Read all the same: its last success moves on, or RadarMonitorNotPolling would page.
     assert status.last_success is not None and status.last_success > confirmed + 590
+
+
+async def test_rounds_that_read_again_resolve_source_unreachable_under_a_newer_answer(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    fake.routes.data_time = datetime.now(UTC) - timedelta(hours=2)
+    fake.routes.announce(Announcement(OURS, 64500, 1800), Announcement(THEIRS, 64501))
+    snapshots, _ = polling(client)
+    await snapshots.poll_once()
+    status = snapshots.state.prefixes[OURS]
+    assert status.view is not None
+    status.view = replace(status.view, snapshot=False, data_time=datetime.now(UTC))
+    fake.set_fault("500", "AS64500")
+    for _ in range(2):
+        await snapshots.poll_once()
+    assert f"source-unreachable {OURS}" in firing(snapshots.state)
+    fake.clear_faults()
+    await snapshots.poll_once()
+    # Radar answers again with its two-hour-old snapshot; the realtime answer stands.
+    assert status.view.snapshot is False
+    assert (status.failures, status.error) == (0, None)
+    assert f"source-unreachable {OURS}" not in firing(snapshots.state)
+
+
+async def test_a_round_pauses_between_chunks_while_told_to_and_says_when_it_is_done(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    nets = [f"10.0.{i}.0/24" for i in range(CHUNK + 50)]
+    fake.routes.announce(*(Announcement(n, 64500, 1800) for n in nets))
+    watched = "\n".join(f"  - {{prefix: {n}, origins: [64500], tier: snapshot}}" for n in nets)
+    go, done = asyncio.Event(), []
+    state = monitor_state(f"prefixes:\n{watched}\nrules: []")
+    snapshots = SnapshotPolling(
+        state,
+        Pipeline(state, lambda events: None).observe,
+        lambda cap: RadarOrigins(client, cap),
+        plan_for(state.config),
+        pause=go.wait,
+        judged=lambda: done.append(True),
+    )
+    round_ = asyncio.create_task(snapshots.poll_once())
+    await asyncio.sleep(0.2)
+    judged = [n for n in nets if state.prefixes[n].view is not None]
+    assert (len(judged), done, round_.done()) == (CHUNK, [], False)
+    go.set()
+    await asyncio.wait_for(round_, 5)
+    assert all(state.prefixes[n].view is not None for n in nets)
+    assert done == [True]
