@@ -17,7 +17,7 @@ from monitor.planning import plan_for
 from monitor.snapshots import CHUNK, SnapshotPolling
 from monitor.sources.radar_client import RadarClient
 from monitor.sources.radar_pfx2as import RadarOrigins
-from monitor.state import MonitorState
+from monitor.state import MonitorState, PrefixStatus
 from testkit.fakeradar import FakeRadar
 from testkit.fakeradar_routes import Announcement
 from tests.builders import monitor_state
@@ -115,22 +115,30 @@ async def test_a_failed_or_empty_answer_freezes_the_alerts_of_that_as_only(
     assert stats is not None and stats.failed == 4 and stats.error is not None
 
 
-async def test_a_newer_realtime_answer_wins_over_an_older_snapshot(
-    fake: FakeRadar, client: RadarClient
-) -> None:
+async def confirmed_after_snapshot(
+    fake: FakeRadar, client: RadarClient, peers: int
+) -> tuple[SnapshotPolling, PrefixStatus]:
+    """A round over a two-hour-old snapshot (OURS seen by `peers`), then OURS confirmed in
+    real time, as a stream event makes it: the realtime answer is the newer."""
     fake.routes.data_time = datetime.now(UTC) - timedelta(hours=2)
-    fake.routes.announce(Announcement(OURS, 64500, 100), Announcement(THEIRS, 64501))
+    fake.routes.announce(Announcement(OURS, 64500, peers), Announcement(THEIRS, 64501))
     snapshots, _ = polling(client)
     await snapshots.poll_once()
-    assert set(firing(snapshots.state)) == {f"low {OURS}"}
-    # A stream confirmation fetched OURS in real time an hour after the snapshot was taken.
     status = snapshots.state.prefixes[OURS]
     assert status.view is not None
     status.view = replace(status.view, snapshot=False, data_time=datetime.now(UTC))
+    return snapshots, status
+
+
+async def test_a_newer_realtime_answer_wins_over_an_older_snapshot(
+    fake: FakeRadar, client: RadarClient
+) -> None:
+    snapshots, status = await confirmed_after_snapshot(fake, client, 100)
+    assert set(firing(snapshots.state)) == {f"low {OURS}"}
     fake.routes.set_origin(64500, "198.18.0.0/15")  # the snapshot lost it: older news
     status.last_success = confirmed = time.time() - 600
     await snapshots.poll_once()
-    assert status.view.snapshot is False
+    assert status.view is not None and status.view.snapshot is False
     # Read all the same: its last success moves on, or RadarMonitorNotPolling would page.
     assert status.last_success is not None and status.last_success > confirmed + 590
 
@@ -138,13 +146,7 @@ async def test_a_newer_realtime_answer_wins_over_an_older_snapshot(
 async def test_rounds_that_read_again_resolve_source_unreachable_under_a_newer_answer(
     fake: FakeRadar, client: RadarClient
 ) -> None:
-    fake.routes.data_time = datetime.now(UTC) - timedelta(hours=2)
-    fake.routes.announce(Announcement(OURS, 64500, 1800), Announcement(THEIRS, 64501))
-    snapshots, _ = polling(client)
-    await snapshots.poll_once()
-    status = snapshots.state.prefixes[OURS]
-    assert status.view is not None
-    status.view = replace(status.view, snapshot=False, data_time=datetime.now(UTC))
+    snapshots, status = await confirmed_after_snapshot(fake, client, 1800)
     fake.set_fault("500", "AS64500")
     for _ in range(2):
         await snapshots.poll_once()
@@ -152,7 +154,7 @@ async def test_rounds_that_read_again_resolve_source_unreachable_under_a_newer_a
     fake.clear_faults()
     await snapshots.poll_once()
     # Radar answers again with its two-hour-old snapshot; the realtime answer stands.
-    assert status.view.snapshot is False
+    assert status.view is not None and status.view.snapshot is False
     assert (status.failures, status.error) == (0, None)
     assert f"source-unreachable {OURS}" not in firing(snapshots.state)
 
