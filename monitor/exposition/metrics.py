@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -151,6 +152,8 @@ NOTIFICATION_OUTCOMES = tuple(o.value for o in Outcome)
 #: Detection in seconds: BGPalerter writes its alert 0.15-0.5 s after the frame.
 DETECTION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
+#: How long bulk work waits at most for a render to end (`Metrics.idle`), in seconds.
+IDLE_WAIT = 1.0
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -260,10 +263,13 @@ class Metrics:
                 self._idle.set()
 
     async def idle(self) -> None:
-        """Return once no render is running. Bulk work on the loop (a snapshot round judging
-        10,000 prefixes) waits for it between chunks: sharing the GIL with the loop's busiest
-        second would double a scrape's time."""
-        await self._idle.wait()
+        """Return once no render is running, or after `IDLE_WAIT` at most. Bulk work on the
+        loop (a snapshot round judging 10,000 prefixes) waits for it between chunks: sharing
+        the GIL with the loop's busiest second would double a scrape's time. The bound keeps
+        a client that scrapes without pause from holding that work up for good."""
+        if not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), IDLE_WAIT)
 
     def prepare(self) -> None:
         """Render in the background now, after a change to many prefixes at once, so that the

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.core import Metric
@@ -19,6 +20,7 @@ from prometheus_client.utils import floatToGoString
 
 from monitor.config import parse_config
 from monitor.core.observation import PrefixView
+from monitor.exposition import metrics as metrics_module
 from monitor.exposition.metrics import Metrics
 from monitor.exposition.prefix_metrics import _num
 from monitor.state import MonitorState
@@ -169,3 +171,18 @@ async def test_prepare_renders_in_the_background_once_at_a_time() -> None:
     gate.release.set()
     await asyncio.wait_for(metrics.idle(), 5)
     assert gate.collected == 1
+
+
+async def test_bulk_work_waits_for_a_render_only_so_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client scraping without pause must not hold a snapshot round up for good."""
+    monkeypatch.setattr(metrics_module, "IDLE_WAIT", 0.1)
+    state = monitor_state(watches("d0", "64500"))
+    metrics = Metrics(lambda: state)
+    gate = Gate()
+    metrics.registry.register(gate)
+    scrape = asyncio.create_task(metrics.render_async())
+    await asyncio.to_thread(gate.entered.wait, 5)
+    await asyncio.wait_for(metrics.idle(), 2)  # returns, though the render still runs
+    assert not scrape.done()
+    gate.release.set()
+    await scrape
