@@ -22,6 +22,7 @@ from monitor.exposition.gzip_parts import GzipParts
 from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.more_specific_metrics import MoreSpecificCollector
 from monitor.exposition.prefix_metrics import PrefixLines
+from monitor.exposition.render_thread import RenderThread
 from monitor.exposition.stream_metrics import StreamCollector
 from monitor.exposition.tier_metrics import TierCollector
 from monitor.ops.logs import scrub
@@ -212,6 +213,7 @@ class Metrics:
             registry=self.registry,
         )
         self._render_lock = threading.Lock()
+        self._thread = RenderThread("metrics")
         #: Renders running in a thread now, and set while there are none (see `idle`).
         self._rendering = 0
         self._idle = asyncio.Event()
@@ -256,7 +258,7 @@ class Metrics:
         self._rendering += 1
         self._idle.clear()
         try:
-            return await asyncio.to_thread(self.render_snapshot, snapshot, gzip)
+            return await self._thread.run(self.render_snapshot, snapshot, gzip)
         finally:
             self._rendering -= 1
             if not self._rendering:

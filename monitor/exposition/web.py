@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import ssl
@@ -24,6 +23,7 @@ from monitor.exposition.connections import (
 )
 from monitor.exposition.listener_metrics import ListenerMetrics
 from monitor.exposition.metrics import Metrics
+from monitor.exposition.render_thread import RenderThread
 from monitor.exposition.serverlog import ServerLog
 from monitor.exposition.status_page import status_page
 from monitor.exposition.webconfig import WebConfig
@@ -182,6 +182,7 @@ class _Pages:
     def __init__(self, get_state: Callable[[], MonitorState], metrics: Metrics) -> None:
         self._get_state = get_state
         self._metrics = metrics
+        self._thread = RenderThread("pages")
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The Prometheus exposition, gzipped when the client accepts it (Prometheus does)."""
@@ -208,24 +209,25 @@ class _Pages:
         return web.Response(text="ready\n")
 
     # The API and the page are rendered in a thread from a snapshot, as /metrics is: with
-    # thousands of alerts firing they are megabytes, and polling must not wait for them.
+    # thousands of alerts firing they are megabytes, and polling must not wait for them. Their
+    # thread is not /metrics' own, so that a slow page never holds a scrape up.
 
     async def alerts(self, request: web.Request) -> web.Response:
         """Pending and firing alerts as JSON; `key` is [rule, prefix, subject]."""
         alerts = self._get_state().active_alerts()
-        body = await asyncio.to_thread(_alerts_json, alerts)
+        body = await self._thread.run(_alerts_json, alerts)
         return web.Response(text=body, content_type="application/json")
 
     async def prefixes(self, request: web.Request) -> web.Response:
         """Watched prefixes and the more-specifics found in them (`parent` names theirs)."""
         snapshot = self._get_state().snapshot()
-        body = await asyncio.to_thread(_prefixes_json, snapshot)
+        body = await self._thread.run(_prefixes_json, snapshot)
         return web.Response(text=body, content_type="application/json")
 
     async def status(self, request: web.Request) -> web.Response:
         """The human status page."""
         snapshot = self._get_state().snapshot()
-        text = await asyncio.to_thread(status_page, snapshot, datetime.now(UTC))
+        text = await self._thread.run(status_page, snapshot, datetime.now(UTC))
         return web.Response(text=text, content_type="text/html")
 
 

@@ -186,3 +186,23 @@ async def test_bulk_work_waits_for_a_render_only_so_long(monkeypatch: pytest.Mon
     assert not scrape.done()
     gate.release.set()
     await scrape
+
+
+async def test_every_scrape_renders_on_the_same_one_thread() -> None:
+    """One thread, one malloc arena: renders spread over the default executor's threads left a
+    render's garbage in each of their arenas (RSS 96 -> 135 MiB at 10,000 prefixes)."""
+    state = monitor_state(watches("d0", "64500"))
+    metrics = Metrics(lambda: state)
+    names: list[str] = []
+
+    class Where(Collector):
+        def collect(self) -> Iterator[Metric]:
+            names.append(threading.current_thread().name)
+            return iter(())
+
+    metrics.registry.register(Where())
+    # Other work keeps the default executor's threads busy meanwhile, as DNS lookups do.
+    busy = [asyncio.to_thread(threading.Event().wait, 0.05) for _ in range(4)]
+    await asyncio.gather(*busy, *(metrics.render_async() for _ in range(6)))
+    assert len(names) == 6 and len(set(names)) == 1
+    assert threading.main_thread().name not in names
