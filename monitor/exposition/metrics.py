@@ -152,9 +152,9 @@ class StateCollector(Collector):
 NOTIFICATION_OUTCOMES = tuple(o.value for o in Outcome)
 #: Detection in seconds: BGPalerter writes its alert 0.15-0.5 s after the frame.
 DETECTION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)
-#: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
 #: How long bulk work waits at most for a render to end (`Metrics.idle`), in seconds.
 IDLE_WAIT = 1.0
+#: Fine steps below 100 ms, where a healthy loop lives; the load benchmark reads p99 from these.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
