@@ -59,479 +59,66 @@ How to read the numbers.
 from __future__ import annotations
 
 import argparse
-import bisect
-import collections
-import json
-import os
-import random
-import re
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import (
-    MIB,
-    Sample,
-    alert_states,
-    fmt_bound,
-    lag_delta,
-    make_prefixes,
-    quantile_bound,
-    slope_per_minute,
-    stop,
-    take_sample,
-    verdict,
-)
+from as_report import report
+from as_workload import Streamer, Workload, daemon_config, make_workload, planned
+from probe import Ages, Sample, read_ages, stop
+from sampling import Sampling
+from summary import MIB, fmt_bound, lag_delta, quantile_bound
 
-from monitor.as_watches import expand
 from monitor.budget import Plan
-from monitor.config import load_config
-from monitor.core.measures import duration
-from monitor.planning import plan_for
-from monitor.state import AsSyncStatus
-from testkit.answers import OriginSpec
-from testkit.config import RPKI_INVALID, daemon_yaml, write_config
 from testkit.daemon import DaemonProcess
 from testkit.fakeradar import FakeRadar
-from testkit.fakeradar_routes import Announcement
 from testkit.fakerislive import FakeRisLive
-from testkit.receivers import free_port
 
-ASNS = (64500, 64501, 64502)
-UPSTREAM = 174
-RSS_TARGET = 150e6  # bytes: "under 150 MB"
-SCRAPE_TARGET = 0.25
-LAG_TARGET = 0.1
-PLAN_TOLERANCE = 0.01
-PROGRESS_EVERY = 30.0
 AGES_EVERY = 60.0
-UNRESPONSIVE_LIMIT = 120.0
-EVENT_KINDS = ("hijacks:", "leaks:")
 
 
-# --- the workload -----------------------------------------------------------------------
+class AsSampling(Sampling):
+    """The sampling loop with bench_as_scale's progress line, reading the data ages too."""
 
+    died = "the daemon died; log tail:"
+    unresponsive = "the daemon did not answer for {limit:g}s: giving up"
 
-@dataclass(frozen=True)
-class Workload:
-    """The run's prefixes: each one's AS, and which are realtime, special or streamed."""
+    def __init__(
+        self, args: argparse.Namespace, daemon: DaemonProcess, fake: FakeRadar, ready: float
+    ) -> None:
+        super().__init__(args, daemon, args.port, fake, ready)
+        self.reads: list[Ages] = []
+        self._last_ages = -1e9
 
-    origin: dict[str, int]
-    realtime: list[str]
-    streamed: list[str]
-    kinds: collections.Counter[str]
-
-
-def make_workload(args: argparse.Namespace, fake: FakeRadar) -> Workload:
-    """The prefixes, served by `fake` (pfx2as for all, realtime for those that get fetched)."""
-    rng = random.Random(args.seed)
-    prefixes = make_prefixes(args.prefixes, rng)
-    origin = {p: ASNS[i % len(ASNS)] for i, p in enumerate(prefixes)}
-    realtime = prefixes[: args.realtime]
-    snapshot = prefixes[args.realtime :]
-    invalid = set(snapshot[: args.special])
-    low = set(snapshot[args.special : 2 * args.special])
-    streamed = snapshot[2 * args.special : 2 * args.special + args.stream_prefixes]
-    kinds: collections.Counter[str] = collections.Counter()
-    for p in prefixes:
-        if p in invalid:
-            kind, peers, rpki = "rpki-invalid", rng.randint(1700, 1950), "INVALID"
-        elif p in low:
-            kind, peers, rpki = "low-visibility", 300, "VALID"
-        else:
-            kind, peers = "normal", rng.randint(1700, 1950)
-            rpki = "UNKNOWN" if rng.random() < 0.2 else "VALID"
-        kinds[kind] += 1
-        fake.routes.announce(Announcement(p, origin[p], peers, rpki))
-    for i, p in enumerate([*realtime, *streamed]):
-        spec = OriginSpec(origin[p], ratio=rng.uniform(0.93, 0.99))
-        fake.set_prefix(p, [spec], n_routes=200, seed=i)
-    return Workload(origin, realtime, streamed, kinds)
-
-
-def daemon_config(
-    folder: Path, fake: FakeRadar, ris: FakeRisLive, work: Workload, args: argparse.Namespace
-) -> tuple[Path, int]:
-    """The config: three snapshot-tier ASes, the realtime ones listed, the stream; its path
-    and the metrics port."""
-    port = free_port()
-    source = {
-        "interval": f"{args.interval:g}s",
-        "snapshot_interval": f"{args.snapshot_interval:g}s",
-        "timeout": "5s",
-        "retries": args.retries,
-        "budget": args.budget,
-        "budget_window": "5m",
-        "max_failures": 3,
-    }
-    prefixes = [
-        f"{{prefix: {p}, origins: [{work.origin[p]}], tier: realtime, description: important {i}}}"
-        for i, p in enumerate(work.realtime)
-    ]
-    rules = [
-        RPKI_INVALID,
-        "{name: unexpected-origin, type: unexpected_origin, severity: critical,"
-        " min_visibility: 0.01, min_peers: 2}",
-        "{name: low-visibility, type: visibility_below, threshold: 0.8, for: 1m,"
-        " severity: warning}",
-        "{name: stale-collectors, type: stale_collector, max_age: 6h, severity: warning}",
-        "{name: stale-radar, type: stale_data, max_age: 6h, severity: warning}",
-        "{name: radar-hijack, type: radar_hijack, severity: critical}",
-        "{name: radar-leak, type: radar_leak, severity: warning}",
-    ]
-    text = daemon_yaml(
-        fake.base_url,
-        prefixes,
-        rules,
-        source=source,
-        port=port,
-        state=folder / "state.db",
-        stream={"url": ris.url},
-    )
-    text += "asns:\n" + "".join(
-        f"  - {{asn: {asn}, description: synthetic AS{asn}, sync: 6h, tier: snapshot,"
-        f" upstreams: [{UPSTREAM}]}}\n"
-        for asn in ASNS
-    )
-    return write_config(folder, text), port
-
-
-def planned(config: Path, work: Workload) -> Plan:
-    """The plan for `config` once its three ASes are synced, as the daemon makes it."""
-    synced = {asn: AsSyncStatus() for asn in ASNS}
-    for prefix, asn in work.origin.items():
-        synced[asn].prefixes[prefix] = None
-    return plan_for(expand(load_config(config), synced))
-
-
-class Streamer:
-    """Plays one expected-path announcement every `every` seconds, for the next streamed
-    prefix that the daemon has subscribed, from a thread."""
-
-    def __init__(self, ris: FakeRisLive, work: Workload, every: float) -> None:
-        self.ris, self.work, self.every = ris, work, every
-        self.sent: list[tuple[float, str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        turn = 0
-        while not self._stop.wait(self.every):
-            subscribed = self.ris.subscriptions()
-            ready = [p for p in self.work.streamed if p in subscribed]
-            if not ready:
-                continue
-            prefix = ready[turn % len(ready)]
-            turn += 1
-            self.ris.announce(prefix, [64496, UPSTREAM, self.work.origin[prefix]])
-            self.sent.append((time.monotonic(), prefix))
-
-
-# --- what the daemon shows ----------------------------------------------------------------
-
-
-@dataclass
-class Ages:
-    """One read of /api/v1/prefixes: per prefix its tier, planned interval and data age."""
-
-    at: float
-    tier: dict[str, str]
-    planned: dict[str, float]
-    age: dict[str, float]  # inf: never fetched
-    snapshot_taken: str = ""
-
-
-def read_ages(port: int) -> Ages | None:
-    """The prefixes' ages now (None if the API fails) and the status page's snapshot age."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/prefixes", timeout=60) as r:
-            doc = json.loads(r.read())
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as r:
-            page = r.read().decode()
-    except OSError:
-        return None
-    now, at = time.time(), time.monotonic()
-    ages = Ages(at, {}, {}, {})
-    for p in doc["prefixes"]:
-        if p["parent"]:
-            continue  # a more-specific watched for a while
-        ages.tier[p["prefix"]] = p["tier"]
-        ages.planned[p["prefix"]] = p["fetch_interval"]
-        last = p["last_success"]
-        ages.age[p["prefix"]] = float("inf") if last is None else now - last
-    taken = re.search(r"Radar's snapshot taken ([^<;]+)", page)
-    ages.snapshot_taken = taken.group(1).strip() if taken else "not shown"
-    return ages
-
-
-def request_times(fake: FakeRadar, work: Workload) -> dict[str, list[float]]:
-    """Arrival times at the fake by class: realtime cycle, confirmations, events, pfx2as."""
-    realtime = set(work.realtime)
-    times: dict[str, list[float]] = collections.defaultdict(list)
-    for r in list(fake.requests):
-        key = r.prefix or ""
-        if key.startswith(EVENT_KINDS):
-            times["events"].append(r.at)
-        elif key in realtime:
-            times["cycle"].append(r.at)
-        else:
-            times["confirmations"].append(r.at)
-    times["pfx2as"] = [r.at for r in list(fake.routes.requests)]
-    return {k: sorted(v) for k, v in times.items()}
-
-
-def per_window(times: list[float], window: float, start: float, end: float) -> list[int]:
-    """Requests in each sliding `window` that starts at a request (or at `start`) within
-    [start, end - window]."""
-    starts = [start, *(t for t in times if start <= t <= end - window)]
-    return [bisect.bisect_left(times, s + window) - bisect.bisect_left(times, s) for s in starts]
-
-
-def overruns(times: list[float], window: float, budget: int) -> tuple[int, int]:
-    """Windows (each starting at a request) of the whole run with more than `budget`
-    requests, and the most any window had."""
-    counts = [bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)]
-    return sum(1 for c in counts if c > budget), max(counts, default=0)
-
-
-# --- the report ---------------------------------------------------------------------------
-
-
-def pct(values: list[float], q: float) -> float:
-    """The `q` quantile (nearest rank) of `values`."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-def age_rows(reads: list[Ages], work: Workload, plan: Plan) -> list[tuple[str, ...]]:
-    """One row per tier (and the streamed snapshot prefixes apart): worst ages over `reads`."""
-    streamed = set(work.streamed)
-    groups: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
-    for read in reads:
-        for prefix, tier in read.tier.items():
-            name = "snapshot, stream-confirmed" if prefix in streamed else tier
-            groups[name].append((read.age[prefix], read.planned[prefix]))
-    plan_of = {"realtime": plan.effective_interval, "snapshot": plan.interval_of("snapshots")}
-    rows: list[tuple[str, ...]] = []
-    for name in ("realtime", "snapshot", "snapshot, stream-confirmed"):
-        pairs = groups.get(name, [])
-        if not pairs:
-            continue
-        ages = [a for a, _ in pairs]
-        late = sum(1 for a, p in pairs if a > 1.1 * p + 10)
-        planned_age = plan_of.get(name) or pairs[0][1]
-        finite = [a for a in ages if a != float("inf")]
-        never = len(ages) - len(finite)
-        worst = max(ages)
-        rows.append(
-            (
-                f"data age, {name}",
-                f"max {worst:.0f}s, p95 {pct(finite, 0.95):.0f}s over {len(reads)} reads"
-                + (f"; {never} never fetched" if never else ""),
-                f"<= {duration(planned_age)} planned (+10%)",
-                f"{worst / planned_age:.2f} max/planned",
-                verdict(late == 0) if name != "snapshot, stream-confirmed" else f"{late} late",
-            )
+    def progress(self, sample: Sample) -> None:
+        """One line: elapsed, RSS, scrape time, loop-lag p99 since the previous progress line."""
+        previous, fake = self.last_line, self.fake
+        lag = ""
+        if previous is not None and previous.scraped and sample.scraped and sample.lag_buckets:
+            lag = f", loop lag p99 {fmt_bound(quantile_bound(lag_delta(previous, sample), 0.99))}"
+        print(
+            f"  +{sample.at - self.ready:5.0f}s  RSS {sample.rss / MIB:6.1f} MiB, scrape "
+            f"{sample.scrape_seconds * 1e3:4.0f} ms, requests {len(fake.requests):,} "
+            f"realtime+events / {len(fake.routes.requests)} pfx2as{lag}",
+            flush=True,
         )
-    return rows
 
+    def read_more(self, now: float) -> None:
+        """The data ages from the status page, once a minute and at the end."""
+        if self.warm is not None and (now - self._last_ages >= AGES_EVERY or now >= self.end_at):
+            ages = read_ages(self.port)
+            if ages is not None:
+                self.reads.append(ages)
+                self._last_ages = now
 
-def report(
-    args: argparse.Namespace,
-    samples: list[Sample],
-    warm: Sample,
-    end: Sample,
-    fake: FakeRadar,
-    work: Workload,
-    plan: Plan,
-    reads: list[Ages],
-    streamer: Streamer,
-    started: float,
-) -> None:
-    """Print the results table."""
-    window = end.at - warm.at
-    wall_offset = time.time() - time.monotonic()  # the daemon's log is in wall-clock time
-    measured = [s for s in samples if warm.at <= s.at <= end.at]
-    scrapes = [s for s in measured if s.scraped]
-    rss_end, rss_max = end.rss / MIB, max(s.rss for s in measured) / MIB
-    slope = slope_per_minute([(s.at - warm.at, s.rss / MIB) for s in measured])
-    buckets = lag_delta(warm, end)
-    probes = buckets[-1][1]
-    p50, p99 = quantile_bound(buckets, 0.5), quantile_bound(buckets, 0.99)
-    late_probes = probes - next((c for le, c in buckets if le >= LAG_TARGET), probes)
-    times = [s.scrape_seconds for s in scrapes]
-    last = scrapes[-1]
-    cpu = (end.cpu - warm.cpu) / window
-    bench_cpu = (end.bench_cpu - warm.bench_cpu) / window
-    machine = (end.machine_busy - warm.machine_busy) / window
-    other = max(0.0, machine - cpu - bench_cpu)
-
-    # Requests per window.
-    w = plan.window
-    by_class = request_times(fake, work)
-    planned_times = sorted(t for k in ("cycle", "pfx2as", "events") for t in by_class.get(k, []))
-    every = sorted(t for v in by_class.values() for t in v)
-    counts = per_window(planned_times, w, warm.at, end.at)
-    confirms = per_window(by_class.get("confirmations", []), w, warm.at, end.at)
-    totals = per_window(every, w, warm.at, end.at)
-    over, most = overruns(every, w, plan.budget)
-    plan_rest = plan.requests - plan.confirmations
-    off = max(abs(max(counts) - plan_rest), abs(min(counts) - plan_rest)) / plan_rest
-    classes = {
-        k: statistics.fmean(per_window(by_class.get(k, []), w, warm.at, end.at))
-        for k in ("cycle", "pfx2as", "events", "confirmations")
-    }
-    background = {b.name: b.cost(w, plan.stretch) for b in plan.background}
-
-    print()
-    print("== radar-monitor AS-scale benchmark ==")
-    print(
-        f"workload: {args.prefixes:,} prefixes of {len(ASNS)} synced ASes ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(work.kinds.items()))
-        + f"); {len(work.realtime)} of them tier realtime, the rest tier snapshot; stream on, "
-        f"{len(streamer.sent)} announcements played for {len(work.streamed)} snapshot prefixes"
-    )
-    print(
-        f"measured window: {window:.0f}s after a {args.warmup:g}s warm-up from READY=1; "
-        f"/metrics scraped every {args.scrape_every:g}s with gzip ({len(scrapes)} scrapes: "
-        f"{last.scrape_bytes / MIB:.2f} MiB of text, {last.scrape_wire_bytes / MIB:.2f} MiB on "
-        f"the wire, {last.scrape_series:,} series); ran {time.monotonic() - started:.0f}s"
-    )
-    print(
-        f"per window of {duration(w)}, mean over the sliding windows: realtime cycle "
-        f"{classes['cycle']:.1f} (planned {plan.prefixes * w / plan.effective_interval:.1f}), "
-        f"pfx2as {classes['pfx2as']:.1f} (planned snapshots {background.get('snapshots', 0):.1f}"
-        f" + syncs {background.get('syncs', 0):.2f}), events {classes['events']:.1f} (planned "
-        f"{background.get('events', 0):.1f}), confirmations {classes['confirmations']:.1f} "
-        f"(reserve {plan.confirmations})"
-    )
-    print()
-    rows = [
-        (
-            "RSS end (max)",
-            f"{rss_end:.1f} MiB (max {rss_max:.1f}, warm-up {warm.rss / MIB:.1f}); "
-            f"slope {slope:+.2f} MiB/min",
-            "< 150 MB",
-            f"{end.rss / RSS_TARGET:.2f} end/target",
-            verdict(max(s.rss for s in measured) < RSS_TARGET),
-        ),
-        (
-            "/metrics GET (gzip)",
-            f"median {statistics.median(times) * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms; "
-            f"{last.scrape_wire_bytes / 1024:.0f} KiB on the wire",
-            f"< {SCRAPE_TARGET * 1e3:.0f} ms",
-            f"{max(times) / SCRAPE_TARGET:.2f} max/target",
-            verdict(max(times) < SCRAPE_TARGET),
-        ),
-        (
-            "  slowest scrapes",
-            ", ".join(
-                f"{s.scrape_seconds * 1e3:.0f} ms at +{s.at - warm.at:.0f}s"
-                f" ({time.strftime('%H:%M:%S', time.gmtime(s.at + wall_offset))} UTC)"
-                for s in sorted(scrapes, key=lambda s: -s.scrape_seconds)[:3]
-            ),
-            "",
-            "",
-            "",
-        ),
-        (
-            "loop lag p50 / p99",
-            f"{fmt_bound(p50)} / {fmt_bound(p99)}; {late_probes:.0f} of {probes:.0f} probes "
-            "over 100 ms",
-            f"p99 < {LAG_TARGET * 1e3:.0f} ms",
-            f"{p99 / LAG_TARGET:.2f} p99/100 ms (bound)",
-            verdict(p99 <= LAG_TARGET),
-        ),
-        (
-            "planned classes per window",
-            f"min {min(counts)} / max {max(counts)} over {len(counts)} windows",
-            f"{plan_rest:.1f} +-1%",
-            f"{max(counts) / plan_rest:.3f} max/plan",
-            verdict(off <= PLAN_TOLERANCE),
-        ),
-        (
-            "  confirmations per window",
-            f"min {min(confirms)} / max {max(confirms)}",
-            f"<= {plan.confirmations} reserved",
-            "",
-            verdict(max(confirms) <= plan.confirmations),
-        ),
-        (
-            "all requests per window",
-            f"max {max(totals)} in the window; {most} in the whole run",
-            f"<= {plan.budget} budget",
-            f"{most / plan.budget:.3f} max/budget",
-            "",
-        ),
-        (
-            "budget overruns",
-            f"{over} windows over {plan.budget} (whole run, {len(every):,} requests)",
-            "0",
-            "",
-            verdict(over == 0),
-        ),
-        *age_rows(reads, work, plan),
-        (
-            "  Radar's snapshot age",
-            f"taken {reads[-1].snapshot_taken} (status page; the fake dates it 2 h back)",
-            "",
-            "",
-            "",
-        ),
-        (
-            "CPU",
-            f"daemon {cpu:.0%} of a core; bench + fakes {bench_cpu:.0%}",
-            "",
-            "",
-            "",
-        ),
-        (
-            "Machine: other processes",
-            f"{other:.0%} of a core ({machine:.0%} of {os.cpu_count()} cores busy)",
-            "~ 0%",
-            "",
-            "",
-        ),
-    ]
-    header = ("measure", "value", "target", "ratio", "result")
-    widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(4)]
-    for row in [header, *rows]:
-        print("".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + row[4])
-    print()
-    states = alert_states(args.port)
-    print("alerts at the end: " + (", ".join(f"{k}: {v}" for k, v in sorted(states.items()))))
-
-
-# --- the run ------------------------------------------------------------------------------
-
-
-def progress(ready: float, previous: Sample, sample: Sample, fake: FakeRadar) -> None:
-    """One line: elapsed, RSS, scrape time, loop-lag p99 since the previous progress line."""
-    lag = ""
-    if previous.scraped and sample.scraped and sample.lag_buckets:
-        lag = f", loop lag p99 {fmt_bound(quantile_bound(lag_delta(previous, sample), 0.99))}"
-    print(
-        f"  +{sample.at - ready:5.0f}s  RSS {sample.rss / MIB:6.1f} MiB, scrape "
-        f"{sample.scrape_seconds * 1e3:4.0f} ms, requests {len(fake.requests):,} realtime+events"
-        f" / {len(fake.routes.requests)} pfx2as{lag}",
-        flush=True,
-    )
+    def done(self) -> bool:
+        """The report needs at least one reading of the ages."""
+        return bool(self.reads)
 
 
 def run(
@@ -544,7 +131,6 @@ def run(
     started: float,
 ) -> int:
     """Start the daemon and the stream's announcements, sample, stop, report."""
-    port = args.port
     daemon.start()
     launched = time.monotonic()
     try:
@@ -559,51 +145,16 @@ def run(
     print(f"daemon ready after {ready - launched:.1f}s; its log after the sync gives {same}")
     streamer = Streamer(ris, work, 60.0 / args.updates_per_minute)
     streamer.start()
-    samples: list[Sample] = []
-    reads: list[Ages] = []
-    warm: Sample | None = None
-    previous: Sample | None = None
-    warm_at, end_at = ready + args.warmup, ready + args.warmup + args.minutes * 60
-    next_at, last_scrape, last_print, last_ages = ready, -1e9, ready, -1e9
+    sampling = AsSampling(args, daemon, fake, ready)
     try:
-        while True:
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            if not daemon.alive():
-                print(f"the daemon died; log tail:\n{daemon.log[-4000:]}")
-                return 1
-            now = time.monotonic()
-            boundary = (warm is None and now >= warm_at) or now >= end_at
-            with_scrape = boundary or now - last_scrape >= args.scrape_every - 0.01
-            sample = take_sample(daemon, port, fake, with_scrape)
-            samples.append(sample)
-            if with_scrape:
-                last_scrape = now
-            if sample.scrape_error:
-                print(f"  +{now - ready:5.0f}s  /metrics failed: {sample.scrape_error}", flush=True)
-            if warm is None and now >= warm_at and sample.scraped:
-                warm = sample
-                print(f"  warm-up over: RSS {sample.rss / MIB:.1f} MiB; measuring", flush=True)
-            if warm is not None and (now - last_ages >= AGES_EVERY or now >= end_at):
-                ages = read_ages(port)
-                if ages is not None:
-                    reads.append(ages)
-                    last_ages = now
-            if sample.scraped:
-                if previous is not None and now - last_print >= PROGRESS_EVERY:
-                    progress(ready, previous, sample, fake)
-                    last_print, previous = now, sample
-                previous = previous or sample
-            if warm is not None and now >= end_at and sample.scraped and reads:
-                break
-            if now >= end_at + UNRESPONSIVE_LIMIT:
-                print(f"the daemon did not answer for {UNRESPONSIVE_LIMIT:g}s: giving up")
-                print(stop(daemon))
-                return 2
-            next_at = max(next_at + args.sample, time.monotonic())
+        code = sampling.run()
     finally:
         streamer.close()
-    assert warm is not None
-    report(args, samples, warm, sample, fake, work, plan, reads, streamer, started)
+    if code:
+        return code
+    assert sampling.warm is not None
+    samples, reads = sampling.samples, sampling.reads
+    report(args, samples, sampling.warm, samples[-1], fake, work, plan, reads, streamer, started)
     print(f"\n{stop(daemon)}")
     if args.profile:
         print(f"profile written to {args.profile} (python -m pstats {args.profile})")
