@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from as_report import report
 from as_workload import Streamer, Workload, daemon_config, make_workload, planned
 from probe import Ages, Sample, read_ages, stop
-from sampling import Sampling
+from sampling import Sampling, start
 from summary import MIB, fmt_bound, lag_delta, quantile_bound
 
 from monitor.budget import Plan
@@ -131,18 +131,14 @@ def run(
     started: float,
 ) -> int:
     """Start the daemon and the stream's announcements, sample, stop, report."""
-    daemon.start()
-    launched = time.monotonic()
-    try:
-        daemon.wait_ready(within=3 * plan.effective_interval + 120)
-    except AssertionError:
-        print(f"the daemon never became ready; its log:\n{daemon.log[-4000:]}")
+    started_up = start(daemon, within=3 * plan.effective_interval + 120)
+    if started_up is None:
         return 1
-    ready = time.monotonic()
+    ready, took = started_up
     synced = [ln for ln in daemon.log.splitlines() if "after an AS sync: " in ln]
     logged = synced[-1].split("after an AS sync: ", 1)[1].strip() if synced else "none"
     same = "the same plan" if logged == plan.describe() else f"another plan: {logged}"
-    print(f"daemon ready after {ready - launched:.1f}s; its log after the sync gives {same}")
+    print(f"daemon ready after {took:.1f}s; its log after the sync gives {same}")
     streamer = Streamer(ris, work, 60.0 / args.updates_per_minute)
     streamer.start()
     sampling = AsSampling(args, daemon, fake, ready)

@@ -70,7 +70,7 @@ import probe
 from load_report import report
 from load_workload import Watched, daemon_config, make_workload
 from probe import Sample, stop
-from sampling import Sampling
+from sampling import Sampling, start
 from summary import MIB, fmt_bound, lag_delta, quantile_bound
 
 from testkit.daemon import DaemonProcess
@@ -178,16 +178,12 @@ def run(
     started: float,
 ) -> int:
     """Start the daemon, sample it through warm-up and window, stop it, report."""
-    daemon.start()
-    launched = time.monotonic()
-    try:
-        daemon.wait_ready(within=3 * args.interval + 60)
-    except AssertionError:
-        print(f"the daemon never became ready; its log:\n{daemon.log[-4000:]}")
+    started_up = start(daemon, within=3 * args.interval + 60)
+    if started_up is None:
         return 1
-    ready = time.monotonic()
+    ready, took = started_up
     plan = [line.split("plan: ", 1)[1] for line in daemon.log.splitlines() if "plan: " in line]
-    print(f"daemon ready after {ready - launched:.1f}s; the budget plan:")
+    print(f"daemon ready after {took:.1f}s; the budget plan:")
     for line in plan:
         print(f"  {line}")
     print(f"sampling every {args.sample:g}s (warm-up {args.warmup:g}s, then {args.minutes:g} min)")

@@ -1,4 +1,4 @@
-"""The sampling loop both load benchmarks run between READY=1 and the end of their window.
+"""Starting the daemon, and the sampling loop both load benchmarks run from READY=1 to the end.
 
 Every `--sample` seconds: check that the daemon lives, take a `Sample` (with a /metrics scrape
 every `--scrape-every` seconds, and always at the two ends of the window, a failed one retried at
@@ -26,6 +26,20 @@ from testkit.fakeradar import FakeRadar
 PROGRESS_EVERY = 30.0
 #: How long past the end the benchmark keeps trying to read /metrics before giving up.
 UNRESPONSIVE_LIMIT = 120.0
+
+
+def start(daemon: DaemonProcess, within: float) -> tuple[float, float] | None:
+    """Start `daemon` and wait for READY=1: (when it was ready, seconds it took), or None (and
+    its log printed) if it never was."""
+    daemon.start()
+    launched = time.monotonic()
+    try:
+        daemon.wait_ready(within=within)
+    except AssertionError:
+        print(f"the daemon never became ready; its log:\n{daemon.log[-4000:]}")
+        return None
+    ready = time.monotonic()
+    return ready, ready - launched
 
 
 class Sampling:
